@@ -1,0 +1,372 @@
+"""The gateway: one async entry point for every model call, with retries, limits and the cache."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import harness  # noqa: F401  (offline litellm flag first)
+import litellm
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from harness.cache import ResponseCache, request_key
+from harness.errors import CacheMissError, GatewayError, HarnessError
+from harness.pool import Pool, PoolModel
+
+logger = logging.getLogger(__name__)
+
+litellm.suppress_debug_info = True
+litellm.telemetry = False
+
+# Generation parameters a task may set; anything else in a request is ignored
+# so that the cache key depends only on what shapes the answer.
+GENERATION_PARAMS = ("temperature", "max_tokens", "top_p", "stop", "seed", "frequency_penalty", "presence_penalty")
+
+
+class MalformedResponseError(Exception):
+    """The server answered, but the answer cannot be used (no choices, no text)."""
+
+
+RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (
+    litellm.RateLimitError,
+    litellm.InternalServerError,
+    litellm.ServiceUnavailableError,
+    litellm.BadGatewayError,
+    litellm.APIConnectionError,
+    litellm.Timeout,
+    litellm.APIError,
+    MalformedResponseError,
+    asyncio.TimeoutError,
+)
+# Subclasses of the errors above that no retry can fix.
+FINAL_ERRORS: tuple[type[BaseException], ...] = (
+    litellm.AuthenticationError,
+    litellm.BadRequestError,
+    litellm.NotFoundError,
+    litellm.PermissionDeniedError,
+    litellm.ContextWindowExceededError,
+)
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Return True when a failed call may succeed if sent again."""
+    return isinstance(error, RETRYABLE_ERRORS) and not isinstance(error, FINAL_ERRORS)
+
+
+def retry_after_seconds(error: BaseException) -> float | None:
+    """Return the server's ``Retry-After`` delay in seconds, when the error carries one."""
+    headers: Any = getattr(error, "headers", None)
+    response = getattr(error, "response", None)
+    if not headers and response is not None:
+        headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    value = headers.get("retry-after") or headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class GatewayResult:
+    """The answer of one model call, fresh or from the cache.
+
+    ``cost`` is in US dollars, priced as tokens times the pool's declared
+    price (or LiteLLM's price list when the pool declares none); None when
+    the cost is unknown.
+    """
+
+    model_id: str
+    text: str
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    cost: float | None
+    cached: bool
+    latency_s: float
+    attempts: int = 1
+    cache_key: str = ""
+
+    def to_payload(self) -> dict[str, Any]:
+        payload = asdict(self)
+        for transient in ("cached", "attempts", "cache_key"):
+            payload.pop(transient)
+        return payload
+
+
+@dataclass
+class GatewayStats:
+    """Counts and spend of this process's gateway, reported at the end of a run."""
+
+    calls: int = 0
+    cache_hits: int = 0
+    retries: int = 0
+    failures: int = 0
+    new_cost: float = 0.0
+    cached_cost: float = 0.0
+    per_model_calls: dict[str, int] = field(default_factory=dict)
+
+
+def flatten_messages(messages: list[dict[str, Any]]) -> str:
+    """Render chat messages as one completion prompt, for base models with no chat template."""
+    parts = []
+    for message in messages:
+        content = message.get("content") or ""
+        if isinstance(content, list):
+            content = "\n".join(part.get("text", "") for part in content if isinstance(part, dict))
+        parts.append(str(content).strip())
+    return "\n\n".join(parts) + "\n\nAnswer:"
+
+
+class Gateway:
+    """Sends chat requests to pool models through LiteLLM, once per distinct request.
+
+    Parameters
+    ----------
+    pool : Pool
+        The candidate models.
+    cache : ResponseCache
+        Where answers are stored and replayed from.
+    max_attempts : int
+        Attempts per call, the first included, before the call fails.
+    backoff_max : float
+        Upper bound in seconds of one wait between attempts.
+    before_call : callable, optional
+        Called with the model before the first real (non-cached) call to it;
+        the runner uses it to start the local model server only when needed.
+    """
+
+    def __init__(
+        self,
+        pool: Pool,
+        cache: ResponseCache,
+        *,
+        max_attempts: int = 6,
+        backoff_initial: float = 1.0,
+        backoff_max: float = 60.0,
+        before_call: Callable[[PoolModel], None] | None = None,
+    ) -> None:
+        if max_attempts < 1:
+            raise HarnessError(f"max_attempts must be >= 1, got {max_attempts}")
+        self.pool = pool
+        self.cache = cache
+        self.max_attempts = max_attempts
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self.before_call = before_call
+        self.stats = GatewayStats()
+        # Semaphores belong to one event loop; inspect-ai and the server may
+        # each run their own, so keep one set per loop.
+        self._semaphores: dict[tuple[int, str], asyncio.Semaphore] = {}
+        self._inflight: dict[tuple[int, str], asyncio.Future] = {}
+
+    def _semaphore(self, model: PoolModel) -> asyncio.Semaphore:
+        key = (id(asyncio.get_running_loop()), model.id)
+        if key not in self._semaphores:
+            self._semaphores[key] = asyncio.Semaphore(model.max_concurrency)
+        return self._semaphores[key]
+
+    def build_request(self, model: PoolModel, messages: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+        """Return the request that is sent and cached: pool defaults overridden by the caller's parameters."""
+        merged = {**model.params, **{k: v for k, v in params.items() if v is not None}}
+        generation = {k: merged[k] for k in GENERATION_PARAMS if k in merged}
+        if model.mode == "completion":
+            stop = generation.get("stop") or ["\n\n"]
+            generation["stop"] = stop
+            return {"mode": "completion", "prompt": flatten_messages(messages), **generation}
+        return {"mode": "chat", "messages": messages, **generation}
+
+    async def complete(
+        self,
+        model_id: str,
+        messages: list[dict[str, Any]],
+        params: dict[str, Any] | None = None,
+        *,
+        sample_id: str | None = None,
+    ) -> GatewayResult:
+        """Return the answer of a pool model to a chat request, from the cache when it is there.
+
+        Raises
+        ------
+        CacheMissError
+            In replay mode, when the request is not cached.
+        GatewayError
+            When every attempt failed, or the error cannot be fixed by retrying.
+        """
+        model = self.pool.get(model_id)
+        request = self.build_request(model, messages, params or {})
+        key = request_key(model.id, model.model, request)
+
+        cached = self.cache.get(key)
+        if cached is not None:
+            return self._from_cache(model, cached, key)
+        if self.cache.mode == "replay":
+            raise CacheMissError(
+                f"replay mode: no cached answer for model {model.id!r}, sample {sample_id or '?'} "
+                f"(key {key[:12]}); run without --replay to fetch it"
+            )
+
+        # Two identical requests in flight (the router and a candidate, or two
+        # samples with the same prompt) share one paid call.
+        flight_key = (id(asyncio.get_running_loop()), key)
+        pending = self._inflight.get(flight_key)
+        if pending is not None:
+            result = await asyncio.shield(pending)
+            return GatewayResult(**{**asdict(result), "cached": True})
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self._inflight[flight_key] = future
+        try:
+            result = await self._call_with_retries(model, request, key, sample_id)
+            future.set_result(result)
+            return result
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # mark retrieved when nobody else waits
+            raise
+        finally:
+            self._inflight.pop(flight_key, None)
+
+    def _from_cache(self, model: PoolModel, payload: dict[str, Any], key: str) -> GatewayResult:
+        result = GatewayResult(**payload, cached=True, cache_key=key)
+        self.stats.cache_hits += 1
+        if result.cost is not None:
+            self.stats.cached_cost += result.cost
+        return result
+
+    async def _call_with_retries(
+        self, model: PoolModel, request: dict[str, Any], key: str, sample_id: str | None
+    ) -> GatewayResult:
+        if self.before_call is not None:
+            await asyncio.to_thread(self.before_call, model)
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            suggested = retry_after_seconds(error) if error else None
+            backoff = wait_exponential_jitter(multiplier=self.backoff_initial, max=self.backoff_max)(state)
+            return min(self.backoff_max, suggested) if suggested is not None else backoff
+
+        def log_retry(state: RetryCallState) -> None:
+            self.stats.retries += 1
+            error = state.outcome.exception() if state.outcome else None
+            logger.warning(
+                "retrying model %s, sample %s (attempt %d of %d) after %s: %s",
+                model.id,
+                sample_id or "?",
+                state.attempt_number,
+                self.max_attempts,
+                type(error).__name__,
+                _short(error),
+            )
+
+        attempts = 0
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(is_retryable),
+                stop=stop_after_attempt(self.max_attempts),
+                wait=wait,
+                before_sleep=log_retry,
+                reraise=True,
+            ):
+                with attempt:
+                    attempts += 1
+                    async with self._semaphore(model):
+                        result = await self._send(model, request)
+        except Exception as error:
+            self.stats.failures += 1
+            logger.error(
+                "model %s, sample %s failed after %d attempt(s): %s: %s",
+                model.id, sample_id or "?", attempts, type(error).__name__, _short(error),
+            )
+            raise GatewayError(
+                f"model {model.id!r}, sample {sample_id or '?'}: call failed after {attempts} attempt(s): "
+                f"{type(error).__name__}: {_short(error)}"
+            ) from None
+
+        result.attempts = attempts
+        result.cache_key = key
+        self.cache.set(key, result.to_payload())
+        self.stats.calls += 1
+        self.stats.per_model_calls[model.id] = self.stats.per_model_calls.get(model.id, 0) + 1
+        if result.cost is not None:
+            self.stats.new_cost += result.cost
+        return result
+
+    async def _send(self, model: PoolModel, request: dict[str, Any]) -> GatewayResult:
+        """Make one HTTP call through LiteLLM and price it."""
+        api_key = model.api_key()
+        if model.api_key_env and not api_key:
+            raise GatewayError(
+                f"model {model.id!r} needs an API key in the environment variable {model.api_key_env}; "
+                "set it or add it to .env (see .env.example)"
+            )
+        common: dict[str, Any] = {
+            "model": model.model,
+            "api_base": model.api_base,
+            # Local OpenAI-compatible servers take any key; the OpenAI client needs one.
+            "api_key": api_key or "no-key",
+            "timeout": model.timeout,
+            "num_retries": 0,
+            "max_retries": 0,
+        }
+        generation = {k: v for k, v in request.items() if k not in ("mode", "messages", "prompt")}
+
+        started = time.perf_counter()
+        if request["mode"] == "completion":
+            response = await litellm.atext_completion(prompt=request["prompt"], **common, **generation)
+        else:
+            response = await litellm.acompletion(messages=request["messages"], **common, **generation)
+        latency = time.perf_counter() - started
+
+        choices = getattr(response, "choices", None) or []
+        if not choices:
+            raise MalformedResponseError("the response has an empty 'choices' list")
+        choice = choices[0]
+        if request["mode"] == "completion":
+            text = getattr(choice, "text", None)
+        else:
+            message = getattr(choice, "message", None)
+            text = getattr(message, "content", None) if message is not None else None
+        if text is None:
+            raise MalformedResponseError("the response has no text in its first choice")
+
+        usage = getattr(response, "usage", None)
+        prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or 0)
+        completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
+        return GatewayResult(
+            model_id=model.id,
+            text=text,
+            finish_reason=str(getattr(choice, "finish_reason", None) or "stop"),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost=self._price(model, response, usage),
+            cached=False,
+            latency_s=round(latency, 4),
+        )
+
+    @staticmethod
+    def _price(model: PoolModel, response: Any, usage: Any) -> float | None:
+        if usage is None:
+            return None
+        if model.price is not None:
+            return model.price.cost(int(usage.prompt_tokens or 0), int(usage.completion_tokens or 0))
+        try:
+            return float(litellm.completion_cost(completion_response=response, model=model.model))
+        except Exception as error:  # litellm raises many types for unknown models
+            logger.warning("no price for model %s (%s); its cost is recorded as unknown", model.id, _short(error))
+            return None
+
+
+def _short(error: BaseException | None, limit: int = 300) -> str:
+    text = " ".join(str(error).split()) if error is not None else ""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
