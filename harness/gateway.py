@@ -126,7 +126,9 @@ def flatten_messages(messages: list[dict[str, Any]]) -> str:
         if isinstance(content, list):
             content = "\n".join(part.get("text", "") for part in content if isinstance(part, dict))
         parts.append(str(content).strip())
-    return "\n\n".join(parts) + "\n\nAnswer:"
+    # A blank line before "Answer:" makes Gemma-3-270M (base) start with a
+    # newline, which the stop sequence then cuts to an empty answer.
+    return "\n\n".join(parts) + "\nAnswer:"
 
 
 class Gateway:

@@ -185,5 +185,5 @@ async def test_completion_mode_sends_flat_prompt(tmp_path, fake_server):
 
     result = await gateway.complete("base", MESSAGES, {"max_tokens": 8})
 
-    assert fake_server.requests[0]["prompt"].endswith("What is 2 + 2?\n\nAnswer:")
+    assert fake_server.requests[0]["prompt"].endswith("What is 2 + 2?\nAnswer:")
     assert result.text.startswith("base says")
