@@ -12,8 +12,8 @@ Extraction (``extract_program``):
    until the rest parses.
 
 Checking programs follow the benchmarks' own harnesses: HumanEval runs
-``prompt + completion + test + check(entry_point)``, MBPP runs the setup code,
-the solution and the ``test_list`` asserts.
+``prompt + completion + test + check(entry_point)``, MBPP runs the solution,
+the setup code and the ``test_list`` asserts.
 """
 
 from __future__ import annotations
@@ -122,8 +122,12 @@ def humaneval_program(prompt: str, completion: str, test: str, entry_point: str)
 
 
 def mbpp_program(code: str, test_list: Sequence[str], test_setup_code: str = "") -> str:
-    """Build the MBPP check program: setup code, the solution, then every assert of ``test_list``."""
-    parts = [test_setup_code.strip(), code.rstrip(), "\n".join(test.strip() for test in test_list)]
+    """Build the MBPP check program: the solution, the setup code, then every assert of ``test_list``.
+
+    The setup code runs after the solution because it can use the solution's
+    classes (task 367 builds trees of the solution's ``Node``).
+    """
+    parts = [code.rstrip(), test_setup_code.strip(), "\n".join(test.strip() for test in test_list)]
     return "\n\n".join(part for part in parts if part) + "\n"
 
 
