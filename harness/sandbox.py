@@ -25,6 +25,13 @@ layers are active on the current machine):
   folder and the interpreter's standard library, sockets, starting processes
   and ``ctypes``.
 
+NOTE: on the development machines (Debian 12, root, util-linux 2.38 ``unshare``)
+every layer is active: network and PID namespaces, a random unprivileged user
+id and ``/usr/bin/python3`` as the interpreter (the virtual environment's
+Python lives under ``/root``, which that user cannot read). Without a working
+``unshare`` only the audit hook blocks sockets, and ``sandbox_isolation()``
+logs a warning saying so.
+
 What it does not guarantee:
 
 * The audit hook is no security boundary: C code can skip audit events. Without

@@ -298,3 +298,22 @@ def test_huge_output_truncated() -> None:
     result = run_python("print('x' * 100000)\n")
     assert result.passed, result.reason
     assert len(result.stdout_tail) <= 4000
+
+
+def test_audit_hook_alone_blocks_writes_and_sockets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import harness.sandbox as sandbox
+
+    # The fallback setup for machines without unshare: no namespaces, no user id switch.
+    plain = sandbox.SandboxIsolation(sandbox_isolation().interpreter, False, False, False, False)
+    monkeypatch.setattr(sandbox, "sandbox_isolation", lambda: plain)
+    target = tmp_path / "escaped.txt"
+    write = run_python(f"open({str(target)!r}, 'w').write('x')\n")
+    assert not write.passed
+    assert "PermissionError" in write.stderr_tail
+    assert not target.exists()
+    connect = run_python("import socket\nsocket.create_connection(('127.0.0.1', 9), timeout=1)\n")
+    assert not connect.passed
+    assert "network access" in connect.stderr_tail
+    passing = run_python("import json\nprint(json.dumps([1, 2]))\n")
+    assert passing.passed, passing.reason
+    assert passing.stdout_tail == "[1, 2]\n"
