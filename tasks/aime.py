@@ -11,5 +11,5 @@ from harness.benchmarks import load_task
 
 @task
 def aime(data_dir: str | None = None) -> Task:
-    """Return the aime task; ``data_dir`` (or ``HARNESS_DATA_DIR``) holds an optional ``aime.jsonl``."""
+    """Return the aime task; ``data_dir`` (or ``HARNESS_DATA_DIR``) contains an optional ``aime.jsonl``."""
     return load_task("aime", data_dir)

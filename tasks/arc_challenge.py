@@ -11,5 +11,5 @@ from harness.benchmarks import load_task
 
 @task
 def arc_challenge(data_dir: str | None = None) -> Task:
-    """Return the arc_challenge task; ``data_dir`` (or ``HARNESS_DATA_DIR``) holds an optional ``arc_challenge.jsonl``."""
+    """Return the arc_challenge task; ``data_dir`` (or ``HARNESS_DATA_DIR``) contains an optional ``arc_challenge.jsonl``."""
     return load_task("arc_challenge", data_dir)

@@ -11,5 +11,5 @@ from harness.benchmarks import load_task
 
 @task
 def commonsense_qa(data_dir: str | None = None) -> Task:
-    """Return the commonsense_qa task; ``data_dir`` (or ``HARNESS_DATA_DIR``) holds an optional ``commonsense_qa.jsonl``."""
+    """Return the commonsense_qa task; ``data_dir`` (or ``HARNESS_DATA_DIR``) contains an optional ``commonsense_qa.jsonl``."""
     return load_task("commonsense_qa", data_dir)

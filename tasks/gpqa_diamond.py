@@ -14,5 +14,5 @@ from harness.benchmarks import load_task
 
 @task
 def gpqa_diamond(data_dir: str | None = None) -> Task:
-    """Return the gpqa_diamond task; ``data_dir`` (or ``HARNESS_DATA_DIR``) holds an optional ``gpqa_diamond.jsonl``."""
+    """Return the gpqa_diamond task; ``data_dir`` (or ``HARNESS_DATA_DIR``) contains an optional ``gpqa_diamond.jsonl``."""
     return load_task("gpqa_diamond", data_dir)

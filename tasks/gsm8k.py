@@ -11,5 +11,5 @@ from harness.benchmarks import load_task
 
 @task
 def gsm8k(data_dir: str | None = None) -> Task:
-    """Return the gsm8k task; ``data_dir`` (or ``HARNESS_DATA_DIR``) holds an optional ``gsm8k.jsonl``."""
+    """Return the gsm8k task; ``data_dir`` (or ``HARNESS_DATA_DIR``) contains an optional ``gsm8k.jsonl``."""
     return load_task("gsm8k", data_dir)

@@ -11,5 +11,5 @@ from harness.benchmarks import load_task
 
 @task
 def hellaswag(data_dir: str | None = None) -> Task:
-    """Return the hellaswag task; ``data_dir`` (or ``HARNESS_DATA_DIR``) holds an optional ``hellaswag.jsonl``."""
+    """Return the hellaswag task; ``data_dir`` (or ``HARNESS_DATA_DIR``) contains an optional ``hellaswag.jsonl``."""
     return load_task("hellaswag", data_dir)

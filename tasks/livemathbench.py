@@ -14,5 +14,5 @@ from harness.benchmarks import load_task
 
 @task
 def livemathbench(data_dir: str | None = None) -> Task:
-    """Return the livemathbench task; ``data_dir`` (or ``HARNESS_DATA_DIR``) holds an optional ``livemathbench.jsonl``."""
+    """Return the livemathbench task; ``data_dir`` (or ``HARNESS_DATA_DIR``) contains an optional ``livemathbench.jsonl``."""
     return load_task("livemathbench", data_dir)

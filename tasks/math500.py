@@ -11,5 +11,5 @@ from harness.benchmarks import load_task
 
 @task
 def math500(data_dir: str | None = None) -> Task:
-    """Return the math500 task; ``data_dir`` (or ``HARNESS_DATA_DIR``) holds an optional ``math500.jsonl``."""
+    """Return the math500 task; ``data_dir`` (or ``HARNESS_DATA_DIR``) contains an optional ``math500.jsonl``."""
     return load_task("math500", data_dir)

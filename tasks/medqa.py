@@ -11,5 +11,5 @@ from harness.benchmarks import load_task
 
 @task
 def medqa(data_dir: str | None = None) -> Task:
-    """Return the medqa task; ``data_dir`` (or ``HARNESS_DATA_DIR``) holds an optional ``medqa.jsonl``."""
+    """Return the medqa task; ``data_dir`` (or ``HARNESS_DATA_DIR``) contains an optional ``medqa.jsonl``."""
     return load_task("medqa", data_dir)

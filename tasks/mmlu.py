@@ -11,5 +11,5 @@ from harness.benchmarks import load_task
 
 @task
 def mmlu(data_dir: str | None = None) -> Task:
-    """Return the mmlu task; ``data_dir`` (or ``HARNESS_DATA_DIR``) holds an optional ``mmlu.jsonl``."""
+    """Return the mmlu task; ``data_dir`` (or ``HARNESS_DATA_DIR``) contains an optional ``mmlu.jsonl``."""
     return load_task("mmlu", data_dir)

@@ -14,5 +14,5 @@ from harness.benchmarks import load_task
 
 @task
 def mmlu_pro(data_dir: str | None = None) -> Task:
-    """Return the mmlu_pro task; ``data_dir`` (or ``HARNESS_DATA_DIR``) holds an optional ``mmlu_pro.jsonl``."""
+    """Return the mmlu_pro task; ``data_dir`` (or ``HARNESS_DATA_DIR``) contains an optional ``mmlu_pro.jsonl``."""
     return load_task("mmlu_pro", data_dir)

@@ -11,5 +11,5 @@ from harness.benchmarks import load_task
 
 @task
 def winogrande(data_dir: str | None = None) -> Task:
-    """Return the winogrande task; ``data_dir`` (or ``HARNESS_DATA_DIR``) holds an optional ``winogrande.jsonl``."""
+    """Return the winogrande task; ``data_dir`` (or ``HARNESS_DATA_DIR``) contains an optional ``winogrande.jsonl``."""
     return load_task("winogrande", data_dir)

@@ -85,7 +85,7 @@ def math_prompt(problem: str) -> str:
 def multiple_choice_sample(record: Record, benchmark: str, preamble: str | None = None) -> Sample:
     """Build a Sample from a record in ``MULTIPLE_CHOICE_SCHEMA``.
 
-    ``choices`` holds the option texts (the scorer matches a reply that quotes
+    ``choices`` contains the option texts (the scorer matches a reply that quotes
     one), ``target`` the gold letter.
     """
     choices = [str(choice) for choice in record["choices"]]

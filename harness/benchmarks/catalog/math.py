@@ -6,8 +6,9 @@ from harness.benchmarks import hub_rows, packaged
 from harness.benchmarks.formats import MATH_SCHEMA, integer_math_task, math_sample, math_task
 from harness.benchmarks.spec import BenchmarkSpec, HubSource
 
-# NOTE: revision None means the hub's default branch; no commit could be
-# looked up from the development machines, which have no route to the hub.
+# NOTE: revision None means the hub's default branch, which can change. No
+# commit of these repositories is recorded offline, so pin one before relying
+# on hub results.
 UNPINNED = None
 
 LIVEMATHBENCH_CONFIGS = tuple(f"v202412_{part}_en" for part in ("AMC", "CCEE", "CNMO", "WLPMC"))

@@ -13,9 +13,9 @@ from harness.benchmarks.spec import BenchmarkSpec, HubSource
 ARC_REVISION = "210d026faf9955653af8916fad021475a3f00453"
 COMMONSENSE_QA_REVISION = "94630fe30dad47192a8546eb75f094926d47e155"
 
-# NOTE: revision None means the hub's default branch. No commit of these
-# repositories could be looked up from the development machines, which have
-# no route to the hub; pin one before relying on hub results.
+# NOTE: revision None means the hub's default branch, which can change. The
+# other repositories' commits are not recorded anywhere offline, so pin them
+# before relying on hub results.
 UNPINNED = None
 
 
