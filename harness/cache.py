@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import shutil
+import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +26,11 @@ CACHE_MODES: tuple[str, ...] = ("read-write", "replay", "off")
 # of being misread.
 FORMAT_VERSION = 1
 
+# A read-write cache refuses to open with less free space than this, so a
+# full disk is reported before any paid call. ``HARNESS_CACHE_MIN_FREE_MB``
+# overrides it (0 turns the check off).
+DEFAULT_MIN_FREE_MB = 16.0
+
 
 class JSONDisk(diskcache.Disk):
     """A diskcache storage that holds text only and never unpickles.
@@ -40,6 +48,10 @@ class JSONDisk(diskcache.Disk):
     def fetch(self, mode: int, filename: str | None, value: Any, read: bool):  # type: ignore[override]
         if mode == diskcache.core.MODE_PICKLE:
             raise CorruptEntryError("a cache entry holds a pickled object; it is ignored and will not be loaded")
+        if filename is not None and not os.path.isfile(os.path.join(self._directory, filename)):
+            # diskcache reads a missing value file as a silent miss; this
+            # cache never deletes entries, so a missing file is damage.
+            raise CorruptEntryError(f"the value file {filename} of the entry is missing")
         return super().fetch(mode, filename, value, read)
 
     def put(self, key: Any):  # type: ignore[override]
@@ -55,6 +67,10 @@ class JSONDisk(diskcache.Disk):
 
 class CorruptEntryError(Exception):
     """A cache entry failed its integrity check."""
+
+
+class CacheWriteError(HarnessError):
+    """The response cache could not store an answer (disk full, read-only folder, damaged database)."""
 
 
 def request_key(model_id: str, model: str, request: dict[str, Any]) -> str:
@@ -88,6 +104,7 @@ class CacheStats:
     misses: int = 0
     writes: int = 0
     corrupt: int = 0
+    write_errors: int = 0
 
 
 class ResponseCache:
@@ -101,6 +118,13 @@ class ResponseCache:
         ``read-write`` reads hits and stores new answers; ``replay`` reads only,
         and the gateway treats a miss as an error; ``off`` neither reads nor
         writes.
+
+    Raises
+    ------
+    HarnessError
+        In ``read-write`` mode, when the folder cannot be written or has less
+        free space than ``HARNESS_CACHE_MIN_FREE_MB`` (default 16 MB); in any
+        mode but ``off``, when the cache database cannot be opened.
     """
 
     def __init__(self, directory: str | Path, mode: CacheMode = "read-write") -> None:
@@ -109,6 +133,8 @@ class ResponseCache:
         self.directory = Path(directory)
         self.mode: CacheMode = mode
         self.stats = CacheStats()
+        # Keys of the entries found damaged in this process, with the reason.
+        self.damaged: dict[str, str] = {}
         self._lock = threading.Lock()
         self._cache: diskcache.Cache | None = None
         if mode != "off":
@@ -117,15 +143,36 @@ class ResponseCache:
     def _open(self) -> None:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
+            if self.mode == "read-write":
+                self._check_writable()
             # No eviction: a paid answer is never dropped to save space.
             self._cache = diskcache.Cache(
                 str(self.directory), disk=JSONDisk, eviction_policy="none", size_limit=2**62, timeout=60
             )
-        except OSError as error:
+        except (OSError, sqlite3.Error) as error:
             raise HarnessError(
                 f"cannot open the response cache at {self.directory}: {error}; "
-                "set HARNESS_RESPONSE_CACHE to a writable folder"
+                "set HARNESS_RESPONSE_CACHE (or --cache-dir) to a writable folder with free space, "
+                "or move a damaged cache.db away"
             ) from None
+
+    def _check_writable(self) -> None:
+        """Raise before any paid call when the folder cannot take new entries."""
+        raw = os.environ.get("HARNESS_CACHE_MIN_FREE_MB", "").strip()
+        try:
+            minimum_mb = float(raw) if raw else DEFAULT_MIN_FREE_MB
+        except ValueError:
+            raise HarnessError(f"HARNESS_CACHE_MIN_FREE_MB={raw!r} is invalid; set it to a number of megabytes") from None
+        free_mb = shutil.disk_usage(self.directory).free / 2**20
+        if free_mb < minimum_mb:
+            raise HarnessError(
+                f"the response cache folder {self.directory} has {free_mb:.1f} MB free, less than the "
+                f"{minimum_mb:g} MB needed; free disk space or set HARNESS_RESPONSE_CACHE to another folder"
+            )
+        # Answers over 32 KB go to files beside the database, so probe a file write.
+        probe = self.directory / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"0" * 4096)
+        probe.unlink()
 
     def get(self, key: str) -> dict[str, Any] | None:
         """Return the stored payload for ``key``, or None on a miss or a damaged entry.
@@ -138,8 +185,8 @@ class ResponseCache:
             return None
         try:
             raw = self._cache.get(key, default=None, retry=True)
-        except (CorruptEntryError, OSError, UnicodeDecodeError) as error:
-            return self._damaged(key, str(error))
+        except (CorruptEntryError, OSError, UnicodeDecodeError, sqlite3.DatabaseError) as error:
+            return self._damaged(key, f"{type(error).__name__}: {error}")
         if raw is None:
             self.stats.misses += 1
             return None
@@ -147,17 +194,26 @@ class ResponseCache:
             envelope = json.loads(raw)
             payload_text = envelope["payload"]
             if _checksum(payload_text) != envelope["sha256"]:
-                return self._damaged(key, "checksum mismatch")
+                return self._damaged(key, "SHA-256 checksum mismatch")
             payload = json.loads(payload_text)
+            if not isinstance(payload, dict):
+                return self._damaged(key, f"payload is a {type(payload).__name__}, not an object")
         except (json.JSONDecodeError, KeyError, TypeError) as error:
-            return self._damaged(key, f"invalid entry ({error})")
+            return self._damaged(key, f"invalid entry ({type(error).__name__}: {error})")
         self.stats.hits += 1
         return payload
+
+    def report_damaged(self, key: str, reason: str) -> None:
+        """Record and log an entry that a reader found unusable; the caller treats it as a miss."""
+        self.stats.hits -= 1
+        self._damaged(key, reason)
 
     def _damaged(self, key: str, reason: str) -> None:
         self.stats.corrupt += 1
         self.stats.misses += 1
-        logger.warning("damaged cache entry %s ignored: %s", key, reason)
+        self.damaged[key] = reason
+        action = "reported as missing (replay mode)" if self.mode == "replay" else "fetched again"
+        logger.warning("damaged cache entry %s in %s: %s; it is %s", key, self.directory, reason, action)
         return None
 
     def set(self, key: str, payload: dict[str, Any]) -> None:
@@ -168,15 +224,21 @@ class ResponseCache:
         envelope = json.dumps({"sha256": _checksum(payload_text), "payload": payload_text})
         try:
             self._cache.set(key, envelope, retry=True)
-        except OSError as error:
-            raise HarnessError(
-                f"cannot write to the response cache at {self.directory}: {error}; "
+        except (OSError, sqlite3.Error) as error:
+            self.stats.write_errors += 1
+            raise CacheWriteError(
+                f"cannot write to the response cache at {self.directory} (key {key}): {type(error).__name__}: {error}; "
                 "free disk space or set HARNESS_RESPONSE_CACHE to a writable folder, then rerun to resume"
             ) from None
+        self.damaged.pop(key, None)
         self.stats.writes += 1
 
     def __len__(self) -> int:
         return 0 if self._cache is None else len(self._cache)
+
+    def keys(self) -> list[str]:
+        """Return every stored key (for checks and tests; reads the whole index)."""
+        return [] if self._cache is None else [str(key) for key in self._cache.iterkeys()]
 
     def close(self) -> None:
         if self._cache is not None:

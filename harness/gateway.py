@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import logging
+import os
 import time
-from contextlib import AbstractContextManager
+from datetime import datetime, timezone
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
@@ -19,7 +21,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from harness.cache import ResponseCache, request_key
+from harness.cache import CacheWriteError, ResponseCache, request_key
 from harness.errors import CacheMissError, GatewayError, HarnessError
 from harness.pool import Pool, PoolModel
 
@@ -58,24 +60,92 @@ FINAL_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+# Client errors that a later attempt may not get: timeout, conflict, too early, rate limit.
+RETRYABLE_CLIENT_STATUS = frozenset({408, 409, 425, 429})
+
+
 def is_retryable(error: BaseException) -> bool:
-    """Return True when a failed call may succeed if sent again."""
+    """Return True when a failed call may succeed if sent again.
+
+    A 4xx status other than those in ``RETRYABLE_CLIENT_STATUS`` is final even
+    when litellm 1.110.2 wraps it in its generic ``APIError`` (it does so for 403).
+    """
+    status = getattr(error, "status_code", None)
+    if isinstance(status, int) and 400 <= status < 500 and status not in RETRYABLE_CLIENT_STATUS:
+        return False
     return isinstance(error, RETRYABLE_ERRORS) and not isinstance(error, FINAL_ERRORS)
 
 
 def retry_after_seconds(error: BaseException) -> float | None:
-    """Return the server's ``Retry-After`` delay in seconds, when the error carries one."""
+    """Return the server's requested delay in seconds before the next attempt, when the error carries one.
+
+    Reads ``retry-after-ms`` (milliseconds, sent by OpenAI) first, then
+    ``Retry-After`` as seconds or as an HTTP date. A missing, invalid or
+    past value gives None, so the caller falls back to its own backoff.
+    """
     headers: Any = getattr(error, "headers", None)
     response = getattr(error, "response", None)
     if not headers and response is not None:
         headers = getattr(response, "headers", None)
     if not headers:
         return None
-    value = headers.get("retry-after") or headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except (TypeError, ValueError):
+    lowered = {str(name).lower(): str(value) for name, value in headers.items()}
+    milliseconds = _parse_float(lowered.get("retry-after-ms"))
+    if milliseconds is not None:
+        return milliseconds / 1000.0
+    value = lowered.get("retry-after")
+    if value is None:
         return None
+    seconds = _parse_float(value)
+    if seconds is not None:
+        return seconds
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def _parse_float(value: str | None) -> float | None:
+    """Return ``value`` as a finite number >= 0, or None when it is not one."""
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    return max(0.0, number)
+
+
+# Environment variables that override the gateway's retry defaults; tests and
+# the soak benchmark use them to keep backoff short in a full run.
+RETRY_ENV = {
+    "max_attempts": ("HARNESS_MAX_ATTEMPTS", 6),
+    "backoff_initial": ("HARNESS_BACKOFF_INITIAL", 1.0),
+    "backoff_max": ("HARNESS_BACKOFF_MAX", 60.0),
+}
+
+
+def _retry_setting(name: str, given: float | None) -> float:
+    """Return a retry setting: the argument when given, else its environment variable, else the default."""
+    if given is not None:
+        return given
+    variable, default = RETRY_ENV[name]
+    raw = os.environ.get(variable)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw) if name == "max_attempts" else float(raw)
+    except ValueError:
+        raise HarnessError(
+            f"{variable}={raw!r} is invalid; set it to a {'whole ' if name == 'max_attempts' else ''}number "
+            f"or unset it (default {default})"
+        ) from None
+    return value
 
 
 @dataclass
@@ -140,10 +210,15 @@ class Gateway:
         The candidate models.
     cache : ResponseCache
         Where answers are stored and replayed from.
-    max_attempts : int
-        Attempts per call, the first included, before the call fails.
-    backoff_max : float
-        Upper bound in seconds of one wait between attempts.
+    max_attempts : int, optional
+        Attempts per call, the first included, before the call fails
+        (default: ``HARNESS_MAX_ATTEMPTS`` or 6).
+    backoff_initial : float, optional
+        Seconds of the first exponential backoff step, before jitter
+        (default: ``HARNESS_BACKOFF_INITIAL`` or 1).
+    backoff_max : float, optional
+        Upper bound in seconds of one wait between attempts, also for a
+        longer ``Retry-After`` (default: ``HARNESS_BACKOFF_MAX`` or 60).
     before_call : callable, optional
         Called with the model before the first real (non-cached) call to it;
         the runner uses it to start the local model server only when needed.
@@ -154,24 +229,32 @@ class Gateway:
         pool: Pool,
         cache: ResponseCache,
         *,
-        max_attempts: int = 6,
-        backoff_initial: float = 1.0,
-        backoff_max: float = 60.0,
+        max_attempts: int | None = None,
+        backoff_initial: float | None = None,
+        backoff_max: float | None = None,
         before_call: Callable[[PoolModel], None] | None = None,
     ) -> None:
-        if max_attempts < 1:
-            raise HarnessError(f"max_attempts must be >= 1, got {max_attempts}")
+        self.max_attempts = int(_retry_setting("max_attempts", max_attempts))
+        self.backoff_initial = float(_retry_setting("backoff_initial", backoff_initial))
+        self.backoff_max = float(_retry_setting("backoff_max", backoff_max))
+        if self.max_attempts < 1:
+            raise HarnessError(f"max_attempts must be >= 1, got {self.max_attempts}; set HARNESS_MAX_ATTEMPTS to 1 or more")
+        if self.backoff_initial < 0 or self.backoff_max < 0:
+            raise HarnessError(
+                f"backoff times must be >= 0 seconds, got initial {self.backoff_initial} and max {self.backoff_max}; "
+                "fix HARNESS_BACKOFF_INITIAL or HARNESS_BACKOFF_MAX"
+            )
         self.pool = pool
         self.cache = cache
-        self.max_attempts = max_attempts
-        self.backoff_initial = backoff_initial
-        self.backoff_max = backoff_max
         self.before_call = before_call
         self.stats = GatewayStats()
         # Semaphores belong to one event loop; inspect-ai and the server may
         # each run their own, so keep one set per loop.
         self._semaphores: dict[tuple[int, str], asyncio.Semaphore] = {}
         self._inflight: dict[tuple[int, str], asyncio.Future] = {}
+        # Set after the first failed cache write: later paid calls are refused,
+        # because their answers could not be kept and a rerun would pay again.
+        self.cache_write_error: str | None = None
 
     def _semaphore(self, model: PoolModel) -> asyncio.Semaphore:
         key = (id(asyncio.get_running_loop()), model.id)
@@ -212,11 +295,20 @@ class Gateway:
 
         cached = self.cache.get(key)
         if cached is not None:
-            return self._from_cache(model, cached, key)
+            result = self._from_cache(model, cached, key)
+            if result is not None:
+                return result
         if self.cache.mode == "replay":
+            damage = self.cache.damaged.get(key)
+            state = f"is damaged ({damage})" if damage else "is not cached"
             raise CacheMissError(
-                f"replay mode: no cached answer for model {model.id!r}, sample {sample_id or '?'} "
-                f"(key {key[:12]}); run without --replay to fetch it"
+                f"replay mode: the answer of model {model.id!r} to sample {sample_id or '?'} {state} "
+                f"(key {key}); run without --replay to fetch it"
+            )
+        if self.cache_write_error is not None:
+            raise CacheWriteError(
+                f"model {model.id!r}, sample {sample_id or '?'}: not called, because an earlier answer "
+                f"could not be stored: {self.cache_write_error}"
             )
 
         # Two identical requests in flight (the router and a candidate, or two
@@ -239,8 +331,15 @@ class Gateway:
         finally:
             self._inflight.pop(flight_key, None)
 
-    def _from_cache(self, model: PoolModel, payload: dict[str, Any], key: str) -> GatewayResult:
-        result = GatewayResult(**payload, cached=True, cache_key=key)
+    def _from_cache(self, model: PoolModel, payload: dict[str, Any], key: str) -> GatewayResult | None:
+        """Return the cached result, or None (logged as damaged) when the payload has the wrong fields."""
+        try:
+            result = GatewayResult(**payload, cached=True, cache_key=key)
+            if not isinstance(result.text, str) or result.model_id != model.id:
+                raise ValueError(f"text or model_id invalid (model_id {result.model_id!r})")
+        except (TypeError, ValueError) as error:
+            self.cache.report_damaged(key, f"payload does not match a gateway result: {error}")
+            return None
         self.stats.cache_hits += 1
         if result.cost is not None:
             self.stats.cached_cost += result.cost
@@ -251,11 +350,14 @@ class Gateway:
     ) -> GatewayResult:
         if self.before_call is not None:
             await asyncio.to_thread(self.before_call, model)
+        secrets = [value for value in (model.api_key(),) if value]
 
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
             suggested = retry_after_seconds(error) if error else None
-            backoff = wait_exponential_jitter(multiplier=self.backoff_initial, max=self.backoff_max)(state)
+            backoff = wait_exponential_jitter(
+                multiplier=self.backoff_initial, max=self.backoff_max, jitter=self.backoff_initial
+            )(state)
             return min(self.backoff_max, suggested) if suggested is not None else backoff
 
         def log_retry(state: RetryCallState) -> None:
@@ -268,7 +370,7 @@ class Gateway:
                 state.attempt_number,
                 self.max_attempts,
                 type(error).__name__,
-                _short(error),
+                _short(error, secrets),
             )
 
         attempts = 0
@@ -283,26 +385,39 @@ class Gateway:
                 with attempt:
                     attempts += 1
                     async with self._semaphore(model):
-                        result = await self._send(model, request)
+                        # A total deadline: the client's own timeout applies to
+                        # each read, so a server that trickles bytes never hits it.
+                        result = await asyncio.wait_for(self._send(model, request), timeout=model.timeout)
         except Exception as error:
             self.stats.failures += 1
+            message = _short(error, secrets) or f"no answer within the model's timeout of {model.timeout} s"
+            hint = _fix_hint(model, error)
             logger.error(
                 "model %s, sample %s failed after %d attempt(s): %s: %s",
-                model.id, sample_id or "?", attempts, type(error).__name__, _short(error),
+                model.id, sample_id or "?", attempts, type(error).__name__, message,
             )
             raise GatewayError(
                 f"model {model.id!r}, sample {sample_id or '?'}: call failed after {attempts} attempt(s): "
-                f"{type(error).__name__}: {_short(error)}"
+                f"{type(error).__name__}: {message}{hint}"
             ) from None
 
         result.attempts = attempts
         result.cache_key = key
-        self.cache.set(key, result.to_payload())
+        self._store(key, result)
         self.stats.calls += 1
         self.stats.per_model_calls[model.id] = self.stats.per_model_calls.get(model.id, 0) + 1
         if result.cost is not None:
             self.stats.new_cost += result.cost
         return result
+
+    def _store(self, key: str, result: GatewayResult) -> None:
+        """Write a paid answer to the cache; on failure, keep the answer for this run and stop paid calls."""
+        try:
+            self.cache.set(key, result.to_payload())
+        except CacheWriteError as error:
+            if self.cache_write_error is None:
+                self.cache_write_error = str(error)
+                logger.error("%s; the gateway makes no further paid calls in this process", error)
 
     async def _send(self, model: PoolModel, request: dict[str, Any]) -> GatewayResult:
         """Make one HTTP call through LiteLLM and price it."""
@@ -369,6 +484,22 @@ class Gateway:
             return None
 
 
-def _short(error: BaseException | None, limit: int = 300) -> str:
+def _fix_hint(model: PoolModel, error: BaseException) -> str:
+    """Return advice to append to a failure message, or an empty string."""
+    if isinstance(error, litellm.AuthenticationError) and model.api_key_env:
+        return f"; check the API key in the environment variable {model.api_key_env}"
+    if isinstance(error, litellm.AuthenticationError):
+        return "; the server requires an API key, so set 'api_key_env' for this model in the pool file"
+    # litellm 1.110.2 reports a refused connection as InternalServerError("Connection error.").
+    unreachable = isinstance(error, litellm.APIConnectionError) or "Connection error" in str(error)
+    if unreachable or isinstance(error, (asyncio.TimeoutError, litellm.Timeout)):
+        return f"; check that the server at {model.api_base or 'the provider'} is up, or raise 'timeout' in the pool file"
+    return ""
+
+
+def _short(error: BaseException | None, secrets: list[str] | None = None, limit: int = 300) -> str:
+    """Return an error's message on one line, at most ``limit`` characters, with each secret replaced."""
     text = " ".join(str(error).split()) if error is not None else ""
+    for secret in secrets or []:
+        text = text.replace(secret, "[redacted]")
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -127,7 +127,7 @@ def _number(value: Any, name: str, where: str, path: Path, *, minimum: float, in
     if isinstance(value, bool) or not isinstance(value, kind):
         raise PoolFileError(f"{path}: {where}: {name} must be a number, got {value!r}")
     if value < minimum:
-        raise PoolFileError(f"{path}: {where}: {name} must be >= {minimum}, got {value!r}")
+        raise PoolFileError(f"{path}: {where}: {name} must be >= {minimum}, got {value!r}; set it to {minimum} or more")
     return value
 
 
@@ -215,7 +215,7 @@ def _parse_model(raw: Any, index: int, server: LocalServer | None, path: Path) -
         price=price,
         max_concurrency=_number(raw.get("max_concurrency", 4), "max_concurrency", where, path, minimum=1, integer=True),
         params=dict(params),
-        timeout=float(_number(raw.get("timeout", 120.0), "timeout", where, path, minimum=1)),
+        timeout=float(_number(raw.get("timeout", 120.0), "timeout", where, path, minimum=0.1)),
     )
 
 
