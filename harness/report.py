@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,10 +80,10 @@ def write_reports(outcome: "RunOutcome", pool: Pool) -> None:
     choices.to_csv(out / "router_choices.csv", index=False)
     outcome.matrix.drop(columns=["served_by", "cached"], errors="ignore").to_csv(out / "matrix.csv", index=False)
     outcome.failures.to_csv(out / "failures.csv", index=False)
-    routed["sweep"].to_csv(out / "alpha_sweep.csv", index=False)
+    pd.DataFrame([asdict(point) for point in routed["sweep"]]).to_csv(out / "alpha_sweep.csv", index=False)
     plot_pareto(
-        routed["sweep"][["alpha", "accuracy", "cost"]].to_dict("records"),
-        routed["singles"].to_dict("records"),
+        routed["sweep"],
+        routed["singles"],
         out / "pareto.png",
         title=f"{pool.name}: router over alpha vs single models (test split)",
     )
