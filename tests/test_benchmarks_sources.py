@@ -43,6 +43,15 @@ def test_argument_wins_over_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert len(loaded.records) == 2
 
 
+def test_relative_dir_from_shell_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # inspect runs task functions from the task file's folder; $PWD keeps the shell's.
+    repo_root = FIXTURES.parents[2]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PWD", str(repo_root))
+    loaded = load_records(get_benchmark("gpqa_diamond"), "tests/fixtures/benchmarks")
+    assert loaded.source == f"local file {FIXTURES / 'gpqa_diamond.jsonl'}"
+
+
 def test_invalid_json_names_line(tmp_path: Path) -> None:
     (tmp_path / "gpqa_diamond.jsonl").write_text('{"id": "a"}\nnot json\n', encoding="utf-8")
     with pytest.raises(BenchmarkDataError, match=r"gpqa_diamond.jsonl:1: missing field \"question\""):

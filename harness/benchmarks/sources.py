@@ -42,12 +42,24 @@ class LoadedRecords:
     source: str
 
 
+def _absolute(folder: Path) -> Path:
+    # `inspect eval tasks/x.py -T data_dir=rel` calls the task function with the
+    # working directory set to the task file's folder, so a relative path that
+    # is not found there is looked up from the shell's directory ($PWD) as well.
+    if folder.is_absolute() or folder.exists():
+        return folder.absolute()
+    shell_dir = os.environ.get("PWD")
+    if shell_dir and (Path(shell_dir) / folder).exists():
+        return Path(shell_dir) / folder
+    return folder.absolute()
+
+
 def resolve_data_dir(data_dir: str | Path | None) -> Path | None:
     """Return the folder searched for ``<name>.jsonl``: the argument, else ``HARNESS_DATA_DIR``, else None."""
     if data_dir is not None and str(data_dir) != "":
-        return Path(data_dir).expanduser()
+        return _absolute(Path(data_dir).expanduser())
     configured = os.environ.get(DATA_DIR_ENV)
-    return Path(configured).expanduser() if configured else None
+    return _absolute(Path(configured).expanduser()) if configured else None
 
 
 def read_jsonl_records(spec: BenchmarkSpec, path: Path) -> list[Record]:
