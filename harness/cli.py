@@ -47,11 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        datefmt="%H:%M:%S",
-    )
+    # inspect-ai configures the root logger when an eval starts, so the
+    # harness logs through its own handler to stay visible during a run.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    harness_logger = logging.getLogger("harness")
+    harness_logger.handlers[:] = [handler]
+    harness_logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    harness_logger.propagate = False
     # LiteLLM and httpx log every request at INFO; keep the run's own log readable.
     for noisy in ("LiteLLM", "litellm", "httpx", "httpcore", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

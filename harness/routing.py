@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Below this many calibration samples, cross-validation folds are too small to compare k values.
+MIN_SAMPLES_FOR_TUNING = 20
 ALPHA_GRID = tuple(np.round(np.linspace(0.0, 1.0, 21), 2))
 
 
@@ -44,6 +46,12 @@ def fit_router(calibration: pd.DataFrame, model_ids: list[str], config: "RunConf
     embeddings = _embed(arrays.prompts, config.embedder)
 
     k, top_p = config.k, config.top_p
+    if k is None and len(embeddings) < MIN_SAMPLES_FOR_TUNING:
+        k, top_p = max(1, len(embeddings) // 4), 1
+        logger.warning(
+            "only %d calibration samples: k=%d without cross-validation; raise --limit for a tuned router",
+            len(embeddings), k,
+        )
     if k is None:
         # k and top_p by cross-validation inside the calibration split only.
         tuned = tune_router(
