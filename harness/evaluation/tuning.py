@@ -1,0 +1,192 @@
+"""Choose the router's k, top_p and alpha by cross-validation inside the calibration data.
+
+No test sample is seen here. Each fold fits one k-means per k on the other
+folds and routes the held-out fold with every (variant, top_p, alpha);
+held-out outcomes of all folds are pooled and scored like a test set.
+
+- k and top_p: highest pooled accuracy at alpha = 1 (mean over benchmarks);
+  ties go to the lower cost, then the smaller k, then the smaller top_p.
+- alpha ("auto"): the cheapest alpha whose pooled accuracy is at least that
+  of the best single model (chosen on each fold's training part, scored on
+  the held-out fold); when no alpha reaches it, the most accurate alpha.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from harness.errors import HarnessError
+from harness.evaluation.baselines import best_single_model
+from harness.evaluation.metrics import summarise, take
+from harness.evaluation.splits import complete_rows, stratified_folds
+from harness.evaluation.sweeps import DEFAULT_SWEEP_ALPHAS
+from harness.router import ClusterRouter
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_K_GRID: tuple[int, ...] = (10, 20, 30, 40, 60)
+DEFAULT_TOP_P_GRID: tuple[int, ...] = (1, 2, 3, 4)
+
+
+@dataclass(frozen=True)
+class TuningResult:
+    """Hyperparameters chosen for one variant.
+
+    Attributes
+    ----------
+    variant : str
+        Router variant.
+    k, top_p : int
+        Chosen cluster count and number of nearest clusters.
+    alpha : float
+        Cheapest alpha matching the best single model in cross-validation.
+    cv_accuracy : float
+        Pooled cross-validated accuracy at alpha = 1 with the chosen k and top_p.
+    best_single_cv_accuracy : float
+        Pooled cross-validated accuracy of the best single model.
+    table : list of dict
+        One row per (k, top_p, alpha): accuracy and total_cost.
+    """
+
+    variant: str
+    k: int
+    top_p: int
+    alpha: float
+    cv_accuracy: float
+    best_single_cv_accuracy: float
+    table: list[dict[str, float]] = field(default_factory=list)
+
+
+def _cost_key(cost: float) -> float:
+    return np.inf if np.isnan(cost) else cost
+
+
+def tune_router(
+    embeddings: np.ndarray,
+    scores: np.ndarray,
+    costs: np.ndarray,
+    benchmarks: np.ndarray,
+    model_ids: list[str],
+    variants: Sequence[str],
+    k_grid: Sequence[int] = DEFAULT_K_GRID,
+    top_p_grid: Sequence[int] = DEFAULT_TOP_P_GRID,
+    alphas: Sequence[float] = DEFAULT_SWEEP_ALPHAS,
+    n_folds: int = 5,
+    seed: int = 0,
+    router_params: dict[str, object] | None = None,
+) -> dict[str, TuningResult]:
+    """Cross-validate every variant over the grids and return the choice per variant.
+
+    Parameters
+    ----------
+    embeddings : numpy.ndarray
+        Shape (n, d), calibration embeddings.
+    scores, costs : numpy.ndarray
+        Shape (n, m), calibration results; NaN where missing or unknown.
+    benchmarks : numpy.ndarray
+        Shape (n,).
+    model_ids : list of str
+        The m models.
+    variants : sequence of str
+        Router variants to tune.
+    k_grid, top_p_grid : sequence of int
+        Candidate values; pass one value to fix it.
+    alphas : sequence of float
+        Candidate alphas; 1.0 is always added.
+    n_folds : int
+        Cross-validation folds, stratified by benchmark.
+    seed : int
+        Seed of the folds and of k-means.
+    router_params : dict, optional
+        Further ClusterRouter parameters (e.g. ``min_cluster_size``).
+
+    Returns
+    -------
+    dict
+        Variant name -> :class:`TuningResult`.
+    """
+    router_params = dict(router_params or {})
+    alphas = sorted(set(float(a) for a in alphas) | {1.0}, reverse=True)
+    folds = stratified_folds(benchmarks, n_folds, seed)
+    complete = complete_rows(scores)
+    held_out = np.flatnonzero(complete)
+    if held_out.size == 0:
+        raise HarnessError("cross-validation needs calibration samples with a result from every model; none found")
+
+    n = scores.shape[0]
+    chosen_scores: dict[tuple, np.ndarray] = {}
+    chosen_costs: dict[tuple, np.ndarray] = {}
+    best_scores = np.full(n, np.nan)
+    best_costs = np.full(n, np.nan)
+    usable_k = set()
+
+    for fold in range(n_folds):
+        train = np.flatnonzero(folds != fold)
+        test = np.flatnonzero((folds == fold) & complete)
+        if test.size == 0:
+            continue
+        best = best_single_model(scores[train], costs[train], benchmarks[train])
+        best_scores[test], best_costs[test] = scores[test, best], costs[test, best]
+        for k in k_grid:
+            if k > train.size:
+                continue
+            usable_k.add(k)
+            base = ClusterRouter(k=k, random_state=seed, **router_params).fit(
+                embeddings[train], scores[train], costs[train], model_ids
+            )
+            for variant in variants:
+                for top_p in top_p_grid:
+                    router = base.reconfigured(variant=variant, top_p=top_p)
+                    routed = router.route_alphas(embeddings[test], alphas)
+                    for alpha in alphas:
+                        key = (variant, k, top_p, alpha)
+                        if key not in chosen_scores:
+                            chosen_scores[key] = np.full(n, np.nan)
+                            chosen_costs[key] = np.full(n, np.nan)
+                        picked = routed[alpha].models
+                        chosen_scores[key][test], chosen_costs[key][test] = take(picked, scores[test], costs[test])
+    if not usable_k:
+        raise HarnessError(f"every k in {list(k_grid)} exceeds the calibration fold size; use a smaller k")
+
+    best_summary = summarise(best_scores[held_out], best_costs[held_out], benchmarks[held_out])
+    results = {}
+    for variant in variants:
+        table = []
+        for (name, k, top_p, alpha), values in chosen_scores.items():
+            if name != variant:
+                continue
+            summary = summarise(values[held_out], chosen_costs[(name, k, top_p, alpha)][held_out], benchmarks[held_out])
+            table.append(
+                {"k": k, "top_p": top_p, "alpha": alpha, "accuracy": summary.accuracy, "total_cost": summary.total_cost}
+            )
+        at_one = [row for row in table if row["alpha"] == 1.0]
+        top = max(at_one, key=lambda row: (round(row["accuracy"], 12), -_cost_key(row["total_cost"]), -row["k"], -row["top_p"]))
+        candidates = [row for row in table if row["k"] == top["k"] and row["top_p"] == top["top_p"]]
+        matching = [row for row in candidates if row["accuracy"] >= best_summary.accuracy - 1e-12]
+        if matching:
+            auto = min(matching, key=lambda row: (_cost_key(row["total_cost"]), -row["alpha"]))
+        else:
+            auto = max(candidates, key=lambda row: (round(row["accuracy"], 12), -_cost_key(row["total_cost"])))
+        results[variant] = TuningResult(
+            variant=variant,
+            k=int(top["k"]),
+            top_p=int(top["top_p"]),
+            alpha=float(auto["alpha"]),
+            cv_accuracy=float(top["accuracy"]),
+            best_single_cv_accuracy=best_summary.accuracy,
+            table=table,
+        )
+        logger.info(
+            "tuned %s: k=%d top_p=%d alpha=%.2f (CV accuracy %.4f at alpha=1, best single %.4f)",
+            variant,
+            top["k"],
+            top["top_p"],
+            auto["alpha"],
+            top["accuracy"],
+            best_summary.accuracy,
+        )
+    return results
