@@ -237,8 +237,12 @@ class ResponseCache:
         return 0 if self._cache is None else len(self._cache)
 
     def keys(self) -> list[str]:
-        """Return every stored key (for checks and tests; reads the whole index)."""
-        return [] if self._cache is None else [str(key) for key in self._cache.iterkeys()]
+        """Return every stored text key; rows with a pickled key are skipped, never unpickled."""
+        if self._cache is None:
+            return []
+        with sqlite3.connect(self.directory / "cache.db") as connection:
+            rows = connection.execute("SELECT key FROM Cache WHERE raw = 1 ORDER BY rowid").fetchall()
+        return [key for (key,) in rows if isinstance(key, str)]
 
     def close(self) -> None:
         if self._cache is not None:

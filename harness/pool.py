@@ -30,6 +30,7 @@ MODEL_FIELDS = {
 PRICE_FIELDS = {"input_per_mtok", "output_per_mtok"}
 MODES = {"chat", "completion"}
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ class PoolModel:
 
     ``model`` is the LiteLLM model string (``provider/name``); ``weights`` names
     a GGUF file from ``harness models pull`` when the pool's local server serves
-    this model.
+    this model. ``timeout`` is the total time in seconds one attempt of a call
+    may take, from sending the request to the last byte of the answer.
     """
 
     id: str
@@ -201,6 +203,14 @@ def _parse_model(raw: Any, index: int, server: LocalServer | None, path: Path) -
             )
         api_base = server.api_base
 
+    api_key_env = raw.get("api_key_env")
+    if api_key_env is not None and not (isinstance(api_key_env, str) and ENV_NAME_PATTERN.match(api_key_env)):
+        # The value is not echoed: a key pasted here by mistake must not reach a log.
+        raise PoolFileError(
+            f"{path}: {where}: api_key_env must be the name of an environment variable such as OPENAI_API_KEY, "
+            "not the key itself; put the key in that variable or in .env"
+        )
+
     params = raw.get("params", {})
     if not isinstance(params, dict):
         raise PoolFileError(f"{path}: {where}: params must be a mapping, got {params!r}")
@@ -209,7 +219,7 @@ def _parse_model(raw: Any, index: int, server: LocalServer | None, path: Path) -
         id=model_id,
         model=model,
         api_base=api_base,
-        api_key_env=raw.get("api_key_env"),
+        api_key_env=api_key_env,
         weights=raw.get("weights"),
         mode=mode,
         price=price,
