@@ -135,7 +135,9 @@ def _eval(config: RunConfig, tasks: dict[str, Task], model: str, sample_ids: lis
         sample_id=sample_ids,
         log_dir=str(log_dir),
         display=config.display,
-        fail_on_error=False,
+        # A failed call becomes a failed sample and the run goes on, except in
+        # replay mode, where a cache miss means the replay is incomplete.
+        fail_on_error=config.cache_mode == "replay",
         retry_on_error=0,
         max_tasks=len(tasks),
         score_display=False,
@@ -143,7 +145,8 @@ def _eval(config: RunConfig, tasks: dict[str, Task], model: str, sample_ids: lis
     paths = []
     for log in logs:
         if log.status == "error" and log.error is not None:
-            raise HarnessError(f"evaluation of {model} on {log.eval.task} failed: {log.error.message}")
+            message = log.error.message.strip().splitlines()[-1] if log.error.message.strip() else "unknown error"
+            raise HarnessError(f"evaluation of {model} on {log.eval.task} failed: {message}")
         paths.append(Path(log.location))
     return paths
 

@@ -123,3 +123,13 @@ def test_unknown_task_names_known_ones(tmp_path, fake_server):
 
     with pytest.raises(Exception, match=re.escape("no_such_task")):
         run(config_for(tmp_path, pool_path, tasks=("no_such_task",)))
+
+
+def test_replay_of_unseen_run_fails_naming_model(tmp_path, fake_server):
+    write_data(tmp_path / "data")
+    pool_path = write_pool(tmp_path / "pool.yaml", fake_server.api_base, ["science", "maths"])
+
+    with pytest.raises(Exception, match="replay mode: .*model 'science'.*not cached"):
+        run(config_for(tmp_path, pool_path, cache_mode="replay"))
+
+    assert fake_server.requests == []
