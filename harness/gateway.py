@@ -256,6 +256,30 @@ class Gateway:
         # because their answers could not be kept and a rerun would pay again.
         self.cache_write_error: str | None = None
 
+    def preflight(self, model_ids: list[str] | None = None) -> None:
+        """Check what can be checked before paid work: every model that may be called has its API key.
+
+        Replay mode calls no model, so it needs no key. The cache folder is
+        checked when the cache opens.
+
+        Raises
+        ------
+        HarnessError
+            Naming each missing environment variable and the models that need it.
+        """
+        if self.cache.mode == "replay":
+            return
+        models = [self.pool.get(model_id) for model_id in model_ids] if model_ids else list(self.pool.models)
+        missing: dict[str, list[str]] = {}
+        for model in models:
+            if model.api_key_env and not model.api_key():
+                missing.setdefault(model.api_key_env, []).append(model.id)
+        if missing:
+            needs = "; ".join(f"{variable} (for {', '.join(ids)})" for variable, ids in missing.items())
+            raise HarnessError(
+                f"missing API key(s) in the environment: {needs}; set them or add them to .env (see .env.example)"
+            )
+
     def _semaphore(self, model: PoolModel) -> asyncio.Semaphore:
         key = (id(asyncio.get_running_loop()), model.id)
         if key not in self._semaphores:
