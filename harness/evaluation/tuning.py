@@ -7,8 +7,9 @@ held-out outcomes of all folds are pooled and scored like a test set.
 - k and top_p: highest pooled accuracy at alpha = 1 (mean over benchmarks);
   ties go to the lower cost, then the smaller k, then the smaller top_p.
 - alpha ("auto"): the cheapest alpha whose pooled accuracy is at least that
-  of the best single model (chosen on each fold's training part, scored on
-  the held-out fold); when no alpha reaches it, the most accurate alpha.
+  of the best single model. The best single model is chosen on each fold's
+  training part and scored on the held-out fold. When no alpha reaches it,
+  the most accurate alpha is taken.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The cluster router (Avengers-Pro, Zhang et al. 2025, arXiv 2508.12631) and its variants.
 
-Fit: k-means on L2-normalised query embeddings of a labelled calibration
-set; per cluster j and model i the mean score p(j, i) and mean cost q(j, i),
-both min-max normalised across models inside the cluster, give the
-performance-efficiency score
+Fit: k-means clusters the L2-normalised query embeddings of a labelled
+calibration set. For cluster j and model i, the mean score p(j, i) and the
+mean cost q(j, i) are min-max normalised across models inside the cluster
+and combined into the performance-efficiency score
 
     x(j, i) = alpha * p~(j, i) + (1 - alpha) * (1 - q~(j, i)).
 
@@ -333,7 +333,7 @@ class ClusterRouter:
         self._centers_t = np.ascontiguousarray(self.cluster_centers_.T)
 
     def cluster_scores(self, alpha: float | None = None) -> np.ndarray:
-        """Return x(j, i) for every cluster, shape (k, m); fallback clusters hold the global score."""
+        """Return x(j, i) for every cluster, shape (k, m); fallback clusters contain the global score."""
         alpha = self.alpha if alpha is None else _check_alpha(alpha)
         return alpha * self._route_accuracy + (1.0 - alpha) * (1.0 - self._route_cost)
 
@@ -360,7 +360,7 @@ class ClusterRouter:
             if name.endswith("_") and not name.startswith("_"):
                 setattr(clone, name, value)
         if clone.knn_weight > 0 and getattr(clone, "calibration_embeddings_", None) is None:
-            raise HarnessError("this router holds no calibration data, so it cannot be reconfigured to use kNN evidence")
+            raise HarnessError("this router stores no calibration data (it was loaded from a non-kNN artifact), so it cannot use kNN evidence; refit it")
         clone.fallback_clusters_ = clone.cluster_sizes_ < clone.min_cluster_size
         clone._prepare()
         return clone
