@@ -150,10 +150,12 @@ class ResponseCache:
                 str(self.directory), disk=JSONDisk, eviction_policy="none", size_limit=2**62, timeout=60
             )
         except (OSError, sqlite3.Error) as error:
+            if self.mode == "replay":
+                hint = "replay mode also writes SQLite's lock files, so copy the cache to a writable folder"
+            else:
+                hint = "set HARNESS_RESPONSE_CACHE (or --cache-dir) to a writable folder with free space"
             raise HarnessError(
-                f"cannot open the response cache at {self.directory}: {error}; "
-                "set HARNESS_RESPONSE_CACHE (or --cache-dir) to a writable folder with free space, "
-                "or move a damaged cache.db away"
+                f"cannot open the response cache at {self.directory}: {error}; {hint}, or move a damaged cache.db away"
             ) from None
 
     def _check_writable(self) -> None:

@@ -414,7 +414,7 @@ class Gateway:
                         result = await asyncio.wait_for(self._send(model, request), timeout=model.timeout)
         except Exception as error:
             self.stats.failures += 1
-            message = _short(error, secrets) or f"no answer within the model's timeout of {model.timeout} s"
+            message = _short(error, secrets) or f"timed out after {model.timeout} s (the model's 'timeout' in the pool file)"
             hint = _fix_hint(model, error)
             logger.error(
                 "model %s, sample %s failed after %d attempt(s): %s: %s",

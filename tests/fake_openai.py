@@ -1,11 +1,12 @@
 """A scriptable OpenAI-compatible HTTP server on 127.0.0.1 for tests and the soak benchmark.
 
-Each completion request picks one action: the first rule whose ``contains``
-text is in the request's last message (and whose ``model`` matches, when set)
-gives its next queued action, then its ``then`` action once the queue is
-empty; with no matching rule the next entry of ``server.script`` is used,
-then ``server.default``. An action is a dict; an empty dict is a normal
-answer whose text is ``server.answer(request)``. Keys:
+Each completion request picks one action. The first rule whose ``contains``
+text is in the request's last message, and whose ``model`` matches when set,
+gives its next queued action, or its ``then`` action once the queue is
+empty. A request that matches no rule takes the next entry of
+``server.script``, or ``server.default`` when the script is empty. An action
+is a dict, and an empty dict is a normal response whose text is
+``server.answer(request)``. Keys:
 
 - ``status`` (int) and ``headers`` (dict): an error response with that status.
 - ``delay`` (float, seconds): wait before answering.
@@ -36,8 +37,11 @@ import random
 import signal
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
@@ -428,6 +432,71 @@ class _RandomFaults:
     def __call__(self) -> dict[str, Any]:
         with self.lock:
             return random_fault(self.rate, self.rng)
+
+
+class ExternalServer:
+    """The fake server in a child process (see :func:`main`), controlled over HTTP.
+
+    It outlives a test's killed runs, so its request count covers them.
+    ``config`` is the JSON that :func:`main` reads.
+    """
+
+    def __init__(self, folder: Path, config: dict[str, Any]) -> None:
+        self.folder = Path(folder)
+        self.config = config
+        self.log_path = self.folder / "server.jsonl"
+        self.process: subprocess.Popen | None = None
+        self.api_base = ""
+
+    def start(self, timeout: float = 30.0) -> "ExternalServer":
+        self.folder.mkdir(parents=True, exist_ok=True)
+        config_path = self.folder / "server.json"
+        config_path.write_text(json.dumps(self.config), encoding="utf-8")
+        port_file = self.folder / "port"
+        port_file.unlink(missing_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.fake_openai", "--config", str(config_path),
+             "--port-file", str(port_file), "--log", str(self.log_path)],
+            cwd=Path(__file__).resolve().parents[1],
+        )
+        deadline = time.monotonic() + timeout
+        while not (port_file.exists() and port_file.read_text()):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"the fake server process did not start within {timeout} s")
+            time.sleep(0.05)
+        self.api_base = f"http://127.0.0.1:{int(port_file.read_text())}/v1"
+        return self
+
+    def _control(self, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.api_base.removesuffix("/v1") + path, data=data,
+                                         method="POST" if data is not None else "GET")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def requests(self) -> list[dict[str, Any]]:
+        """Return the body of every completion request received so far, in order."""
+        return self._control("/_control/stats")["requests"]
+
+    def configure(self, config: dict[str, Any]) -> None:
+        """Replace the server's ``rules``, ``default`` or ``script``."""
+        self._control("/_control/config", config)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> "ExternalServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -230,6 +230,17 @@ def test_read_only_cache_fails_before_paid_work(tmpfs):
         ResponseCache(target / "cache")
 
 
+def test_replay_on_read_only_cache_names_the_fix(tmpfs):
+    target = tmpfs(32768)
+    cache = ResponseCache(target / "cache")
+    cache.set("b" * 64, {"text": "x"})
+    cache.close()
+    remount_read_only(target)
+
+    with pytest.raises(HarnessError, match="replay mode also writes SQLite's lock files, so copy the cache to a writable folder"):
+        ResponseCache(target / "cache", "replay")
+
+
 def test_read_only_results_folder_is_rejected(tmp_path, tmpfs, fake_server, capsys):
     target = tmpfs(1024)
     remount_read_only(target)

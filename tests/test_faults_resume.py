@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -26,7 +25,7 @@ from harness.cli import main as cli_main
 from harness.gateway import GENERATION_PARAMS, Gateway
 from harness.pool import load_pool
 from tests.conftest import REPO_ROOT, write_pool
-from tests.fake_openai import FakeOpenAIServer, answer_entries, table_answer, write_benchmark_data
+from tests.fake_openai import ExternalServer, FakeOpenAIServer, answer_entries, table_answer, write_benchmark_data
 
 N_PER_BENCHMARK = 8
 MODELS = ["science", "maths"]
@@ -34,42 +33,6 @@ N_CALLS = 2 * N_PER_BENCHMARK * len(MODELS)
 MAX_CONCURRENCY = 2
 # Result files that must match the fault-free run byte for byte.
 COMPARED = ("summary.csv", "matrix.csv", "router_choices.csv", "alpha_sweep.csv", "failures.csv")
-
-
-class ExternalServer:
-    """The fake OpenAI server in a child process, controlled over HTTP."""
-
-    def __init__(self, folder: Path, config: dict) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        config_path = folder / "server.json"
-        config_path.write_text(json.dumps(config))
-        port_file = folder / "port"
-        self.log_path = folder / "server.jsonl"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.fake_openai", "--config", str(config_path),
-             "--port-file", str(port_file), "--log", str(self.log_path)],
-            cwd=REPO_ROOT,
-        )
-        deadline = time.monotonic() + 30
-        while not (port_file.exists() and port_file.read_text()):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                self.stop()
-                raise RuntimeError("the fake server process did not start")
-            time.sleep(0.05)
-        self.api_base = f"http://127.0.0.1:{int(port_file.read_text())}/v1"
-
-    def requests(self) -> list[dict]:
-        url = self.api_base.removesuffix("/v1") + "/_control/stats"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return json.loads(response.read())["requests"]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
 
 
 @pytest.fixture(autouse=True)
@@ -95,17 +58,10 @@ def scenario(tmp_path_factory):
 
     # Each answer is delayed a little, so a kill can land between calls.
     server = ExternalServer(root / "server", {"answers": entries, "default": {"delay": 0.05}})
+    server.start()
     pool_path = write_pool(root / "pool.yaml", server.api_base, MODELS, max_concurrency=MAX_CONCURRENCY)
     yield {"root": root, "pool": pool_path, "server": server, "baseline": root / "baseline" / "run"}
     server.stop()
-
-
-def configure(server: ExternalServer, config: dict) -> None:
-    request = urllib.request.Request(
-        server.api_base.removesuffix("/v1") + "/_control/config", data=json.dumps(config).encode(), method="POST"
-    )
-    with urllib.request.urlopen(request, timeout=10):
-        pass
 
 
 def run_args(root: Path, pool_path: Path, cache_dir: Path, results_dir: Path) -> list[str]:
@@ -180,7 +136,7 @@ def test_killed_run_resumes_without_paying_twice(scenario):
 
 def test_two_runs_share_one_cache(scenario):
     root, server = scenario["root"], scenario["server"]
-    configure(server, {"default": {"delay": 0.2}})
+    server.configure({"default": {"delay": 0.2}})
     before = len(server.requests())
     # The second run reaches the server under another path, so the server's
     # log tells the two processes apart; the cache key does not include it.
@@ -195,7 +151,7 @@ def test_two_runs_share_one_cache(scenario):
         code = cli_main(run_args(root, other_pool, root / "shared-cache", root / "second"))
         child_code = child.wait(timeout=300)
     finally:
-        configure(server, {"default": {"delay": 0.05}})
+        server.configure({"default": {"delay": 0.05}})
         if child.poll() is None:
             child.kill()
 
