@@ -34,7 +34,7 @@ class RunConfig:
 
     pool: str = "pools/local.yaml"
     tasks: tuple[str, ...] = DEFAULT_TASKS
-    limit: int | None = 30
+    limit: int | None = 20
     seed: int = 0
     calibration_fraction: float = 0.7
     cache_mode: str = "read-write"

@@ -24,8 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help=f"benchmarks by name, see `harness tasks` (default: {' '.join(DEFAULT_TASKS)})",
     )
     parser.add_argument(
-        "--limit", type=int, default=30,
-        help="samples drawn per benchmark with a seeded shuffle (default: 30; 0 is invalid)",
+        "--limit", type=int, default=20,
+        help="samples drawn per benchmark with a seeded shuffle (default: 20; 0 is invalid)",
     )
     parser.add_argument("--all-samples", action="store_true", help="use every sample of each benchmark (ignores --limit)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample draw and of the 70/30 split (default: 0)")
