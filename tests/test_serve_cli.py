@@ -69,7 +69,7 @@ def wait_for_port(process: subprocess.Popen, lines: "queue.Queue[str]", timeout:
 def test_serve_command_round_trip(tmp_path, fake_server, router_dir):
     pool = write_pool(tmp_path / "pool.yaml", fake_server.api_base, MODELS)
     process, lines = start_serve(["--router", str(router_dir), "--pool", str(pool), "--port", "0",
-                                  "--cache-dir", str(tmp_path / "cache"), "--embed-threads", "1"])
+                                  "--cache-dir", str(tmp_path / "cache")])
     try:
         port = wait_for_port(process, lines)
         base = f"http://127.0.0.1:{port}"
@@ -115,7 +115,8 @@ def test_serve_command_name_clash(tmp_path, fake_server, router_dir, capsys):
 
 
 @pytest.mark.parametrize(("option", "value"), [("--port", "70000"), ("--max-body-bytes", "10"),
-                                               ("--max-embed-batch", "0"), ("--embedding-cache-size", "-1")])
+                                               ("--max-embed-batch", "0"), ("--embedding-cache-size", "-1"),
+                                               ("--embed-threads", "-1")])
 def test_serve_command_invalid_option(tmp_path, router_dir, option, value, capsys):
     exit_code = main(["serve", "--router", str(router_dir), option, value])
 

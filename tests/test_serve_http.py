@@ -73,11 +73,11 @@ def pool_path(tmp_path_factory, upstream):
 
 @pytest.fixture(scope="module")
 def server(router_dir, pool_path, tmp_path_factory):
-    """The server as ``harness serve`` builds it, with a 4 KiB body limit."""
+    """The server as ``harness serve`` builds it, with a 4 KiB body limit and torch's thread count left alone."""
     session.close_all()
     config = ServeConfig(router_dir=str(router_dir), pool=str(pool_path),
                          cache_dir=str(tmp_path_factory.mktemp("cache")), cache_mode="read-write",
-                         max_body_bytes=4096)
+                         max_body_bytes=4096, embed_threads=None)
     service = RouterService.from_config(config)
     # One attempt, so an upstream failure surfaces at once instead of after backoff.
     service.gateway.max_attempts = 1
@@ -94,6 +94,10 @@ def fresh_upstream(upstream):
     yield upstream
     upstream.script.clear()
     upstream.default = {}
+
+
+def server_service(server: ServerThread) -> RouterService:
+    return server.app.state.service
 
 
 def openai_client(server):
@@ -253,6 +257,28 @@ def test_cached_answer_not_sent_twice(server, fresh_upstream):
     assert first["harness"]["cached"] is False
     assert second["harness"]["cached"] is True
     assert second["choices"][0]["message"]["content"] == first["choices"][0]["message"]["content"]
+
+
+def test_cache_shared_with_router_provider(server, router_dir, pool_path, fresh_upstream, tmp_path):
+    from inspect_ai import Task, eval
+    from inspect_ai.dataset import Sample
+    from inspect_ai.scorer import includes
+
+    query = "What is the capital of Peru?"
+    served = post_chat(server, {"model": "router", "messages": [{"role": "user", "content": query}]})
+    gateway = server_service(server).gateway
+
+    log = eval(Task(dataset=[Sample(id="peru", input=query, target="geobot")], scorer=includes()),
+               model=f"router/{router_dir}",
+               model_args={"pool": str(pool_path), "cache_dir": str(gateway.cache.directory),
+                           "cache_mode": "read-write"},
+               log_dir=str(tmp_path / "logs"), display="none")[0]
+
+    assert served.status_code == 200
+    assert log.status == "success"
+    assert log.samples[0].output.metadata["cached"] is True
+    assert log.samples[0].output.completion == f"geobot says: {query}"
+    assert len(fresh_upstream.requests) == 1
 
 
 async def test_concurrent_requests(server, fresh_upstream):

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cache.add_argument("--cache-mode", choices=CACHE_MODES, default="read-write",
                        help="response cache mode (default: read-write)")
     cache.add_argument("--replay", action="store_const", const="replay", dest="cache_mode",
-                       help="same as --cache-mode replay: answer from the cache only, a miss is HTTP 404")
+                       help="same as --cache-mode replay: serve cached responses only, a miss is HTTP 404")
     parser.add_argument("--cache-dir", default=None,
                         help="response cache folder (default: HARNESS_RESPONSE_CACHE or the user cache folder)")
     parser.add_argument("--router-name", default="router",
@@ -36,8 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="upper bound of queries per encoder forward pass (default: 32)")
     parser.add_argument("--embedding-cache-size", type=int, default=1024,
                         help="recent query embeddings kept in memory; 0 disables (default: 1024)")
-    parser.add_argument("--embed-threads", type=int, default=None,
-                        help="torch threads of the encoder (default: torch's choice, one per core)")
+    # One thread leaves a core to the event loop and LiteLLM, and it does not
+    # collapse when other processes take the cores (see docs/benchmarks.md).
+    parser.add_argument("--embed-threads", type=int, default=1,
+                        help="torch threads of the encoder; 0 keeps torch's choice of one per core (default: 1)")
     parser.set_defaults(func=_serve)
 
 
@@ -53,6 +55,8 @@ def _serve(args: argparse.Namespace) -> int:
         raise HarnessError(f"--max-body-bytes must be >= 1024, got {args.max_body_bytes}")
     if args.max_embed_batch < 1:
         raise HarnessError(f"--max-embed-batch must be >= 1, got {args.max_embed_batch}")
+    if args.embed_threads < 0:
+        raise HarnessError(f"--embed-threads must be >= 0, got {args.embed_threads}")
     if args.embedding_cache_size < 0:
         raise HarnessError(f"--embedding-cache-size must be >= 0, got {args.embedding_cache_size}")
 
@@ -67,7 +71,7 @@ def _serve(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
         max_embed_batch=args.max_embed_batch,
         embedding_cache_size=args.embedding_cache_size,
-        embed_threads=args.embed_threads,
+        embed_threads=args.embed_threads or None,
     )
     service = RouterService.from_config(config)
     run_server(create_app(service, max_body_bytes=config.max_body_bytes), host=args.host, port=args.port)

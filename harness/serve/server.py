@@ -77,6 +77,7 @@ class ServerThread:
 
     def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> None:
         self._socket = bind_socket(host, port)
+        self.app = app
         self.host = host
         self.port = int(self._socket.getsockname()[1])
         self._server = uvicorn.Server(_uvicorn_config(app))

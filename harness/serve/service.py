@@ -46,7 +46,8 @@ class ServeConfig:
     embedding_cache_size : int
         Recent query embeddings kept in memory (0 disables).
     embed_threads : int, optional
-        Torch intra-op threads of the encoder; None keeps torch's default.
+        Torch intra-op threads of the encoder; None keeps torch's default
+        (one per core).
     """
 
     router_dir: str
@@ -57,7 +58,7 @@ class ServeConfig:
     max_body_bytes: int = 1 << 20
     max_embed_batch: int = 32
     embedding_cache_size: int = 1024
-    embed_threads: int | None = None
+    embed_threads: int | None = 1
 
 
 @dataclass
