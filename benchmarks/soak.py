@@ -24,6 +24,7 @@ import json
 import logging
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,24 +46,30 @@ MATRIX_KEY = ["benchmark", "sample_id", "model"]
 
 
 def run_harness(workdir: Path, pool: Path, cache: Path, results: Path, env: dict[str, str], log_name: str) -> dict:
-    """Run ``harness run`` in a child process and return its summary.json plus wall time and failures."""
+    """Run ``harness run`` in a child process; return its exit code, error line, wall time and summary.json."""
     command = [
         sys.executable, "-m", "harness.cli", "run", "--pool", str(pool), "--tasks", "arc_challenge", "gsm8k",
         "--all-samples", "--data-dir", str(workdir / "data"), "--cache-dir", str(cache),
         "--results-dir", str(results), "--run-name", "soak", "--k", "4", "--display", "none",
     ]
+    run_dir = results / "soak"
+    shutil.rmtree(run_dir, ignore_errors=True)
     started = time.perf_counter()
     with (workdir / log_name).open("w") as log:
         code = subprocess.run(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
-    seconds = time.perf_counter() - started
-    if code != 0:
-        tail = (workdir / log_name).read_text()[-3000:]
-        raise RuntimeError(f"harness run exited with {code}; end of {workdir / log_name}:\n{tail}")
-    run_dir = results / "soak"
-    summary = json.loads((run_dir / "summary.json").read_text())
-    summary["wall_seconds"] = round(seconds, 1)
-    summary["failures_csv_rows"] = len(pd.read_csv(run_dir / "failures.csv"))
-    return summary
+    output = (workdir / log_name).read_text()
+    errors = [line for line in output.splitlines() if line.startswith("error:")]
+    # Counted from the gateway's log lines, so they exist when the run stops early too.
+    outcome = {"exit_code": code, "error": errors[-1] if errors else None,
+               "wall_seconds": round(time.perf_counter() - started, 1),
+               "logged_retries": output.count(" retrying model "),
+               "logged_failed_calls": output.count(" failed after ")}
+    if code == 0:
+        outcome["summary"] = json.loads((run_dir / "summary.json").read_text())
+        outcome["failed_samples"] = len(pd.read_csv(run_dir / "failures.csv"))
+    elif code != 2:
+        raise RuntimeError(f"harness run exited with {code}; end of {workdir / log_name}:\n{output[-3000:]}")
+    return outcome
 
 
 def read_matrix(results: Path) -> pd.DataFrame:
@@ -102,8 +109,10 @@ def soak(samples: int, fault_rate: float, seed: int, max_attempts: int, max_reru
     with ExternalServer(workdir / "clean-server", {"answers": entries}) as clean:
         pool = write_pool(workdir / "clean-pool.yaml", clean.api_base, MODELS)
         logger.info("pass 1: fault-free run of %d calls", 2 * samples * len(MODELS))
-        summary = run_harness(workdir, pool, workdir / "clean-cache", workdir / "clean", env, "clean.log")
-        report["expected_run"] = {"requests": len(clean.requests()), "wall_seconds": summary["wall_seconds"]}
+        outcome = run_harness(workdir, pool, workdir / "clean-cache", workdir / "clean", env, "clean.log")
+        if outcome["exit_code"] != 0:
+            raise RuntimeError(f"the fault-free run failed: {outcome['error']}")
+        report["expected_run"] = {"requests": len(clean.requests()), "wall_seconds": outcome["wall_seconds"]}
     expected = read_matrix(workdir / "clean")
 
     config = {"answers": entries, "fault_rate": fault_rate, "seed": seed}
@@ -112,25 +121,30 @@ def soak(samples: int, fault_rate: float, seed: int, max_attempts: int, max_reru
         for attempt in range(1 + max_reruns):
             before = len(faulty.requests())
             logger.info("pass %d: run with faults at rate %.2f", attempt + 2, fault_rate)
-            summary = run_harness(workdir, pool, workdir / "faulty-cache", workdir / "faulty", env, f"faulty-{attempt}.log")
+            outcome = run_harness(workdir, pool, workdir / "faulty-cache", workdir / "faulty", env, f"faulty-{attempt}.log")
+            figures = {"requests": len(faulty.requests()) - before, "exit_code": outcome["exit_code"],
+                       "wall_seconds": outcome["wall_seconds"], "logged_retries": outcome["logged_retries"],
+                       "logged_failed_calls": outcome["logged_failed_calls"]}
+            if outcome["exit_code"] != 0:
+                # The run stopped with an error after its evals; a rerun resumes from the cache.
+                report["passes"].append({**figures, "error": outcome["error"]})
+                continue
+            summary = outcome["summary"]
             difference = compare(read_matrix(workdir / "faulty"), expected)
             report["passes"].append({
-                "requests": len(faulty.requests()) - before,
+                **figures,
                 "new_answers": summary["calls"],
                 "cache_hits": summary["cache_hits"],
                 "retries": summary["retries"],
-                "failed_samples": summary["failures_csv_rows"],
-                "wall_seconds": summary["wall_seconds"],
+                "failed_samples": outcome["failed_samples"],
                 **difference,
             })
             # A failed sample is no row, never a wrong one.
-            if difference["extra_rows"] or difference["changed_values"]:
-                break
-            if summary["failures_csv_rows"] == 0:
+            if difference["extra_rows"] or difference["changed_values"] or outcome["failed_samples"] == 0:
                 break
 
     final = report["passes"][-1]
-    report["matrix_equals_expected"] = (
+    report["matrix_equals_expected"] = final["exit_code"] == 0 and (
         final["missing_rows"] == 0 and final["extra_rows"] == 0 and final["changed_values"] == 0
     )
     report["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
