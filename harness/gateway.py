@@ -309,7 +309,10 @@ class Gateway:
         Raises
         ------
         CacheMissError
-            In replay mode, when the request is not cached.
+            In replay mode, when the request is not cached or its entry is damaged.
+        CacheWriteError
+            When an earlier answer of this gateway could not be stored, so no
+            new paid call is made.
         GatewayError
             When every attempt failed, or the error cannot be fixed by retrying.
         """

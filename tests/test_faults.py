@@ -190,9 +190,12 @@ def test_invalid_retry_setting_names_variable(tmp_path, fake_server, monkeypatch
 # One inspect-ai eval in which each sample meets one fault. Samples whose
 # fault lasts fail; samples whose fault passes are answered and scored.
 
-N_SAMPLES = 12
-LASTING = {1: "500", 2: "reset-mid-response", 3: "no-answer", 4: "malformed-json", 5: "empty-choices"}
-PASSING = {6: "429-retry-after", 7: "503", 8: "chunked-stream-cut", 9: "stall-after-headers"}
+N_SAMPLES = 18
+LASTING = {
+    1: "500", 2: "reset-mid-response", 3: "no-answer", 4: "malformed-json", 5: "empty-choices",
+    6: "429", 7: "502", 8: "503", 9: "chunked-stream-cut", 10: "body-short-of-length",
+}
+PASSING = {11: "429-retry-after", 12: "503", 13: "chunked-stream-cut", 14: "stall-after-headers", 15: "reset-before-answer"}
 
 
 @pytest.fixture(scope="module")
@@ -266,6 +269,35 @@ def test_each_call_counted_at_the_server(faulty_eval):
     # 3 attempts per lasting fault, 2 per passing fault, 1 per clean sample.
     expected = 3 * len(LASTING) + 2 * len(PASSING) + (N_SAMPLES - len(LASTING) - len(PASSING))
     assert len(server.requests) == expected
+
+
+def test_refused_connection_is_failed_sample(tmp_path, monkeypatch):
+    from harness.benchmarks import load_task
+
+    write_benchmark_data(tmp_path / "data", 2)
+    with FakeOpenAIServer() as closed:
+        api_base = closed.api_base
+    pool_path = write_pool(tmp_path / "pool.yaml", api_base, ["maths"], timeout=TIMEOUT_S)
+    monkeypatch.setenv("HARNESS_MAX_ATTEMPTS", "2")
+    monkeypatch.setenv("HARNESS_BACKOFF_INITIAL", "0.01")
+    session.close_all()
+    try:
+        log = inspect_eval(
+            load_task("gsm8k", tmp_path / "data"),
+            model="pool/maths",
+            model_args={"pool": str(pool_path), "cache_dir": str(tmp_path / "cache")},
+            log_dir=str(tmp_path / "logs"),
+            display="none",
+            fail_on_error=False,
+            retry_on_error=0,
+        )[0]
+    finally:
+        session.close_all()
+
+    assert log.status == "success"
+    assert [sample.error is not None for sample in log.samples] == [True, True]
+    assert all("Connection error" in sample.error.message for sample in log.samples)
+    assert all("call failed after 2 attempt(s)" in sample.error.message for sample in log.samples)
 
 
 # A whole ``harness run`` in which one calibration and one test sample fail.
