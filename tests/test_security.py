@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import zipfile
 from pathlib import Path
 
 import diskcache
@@ -32,13 +33,31 @@ def fresh_session():
     session.close_all()
 
 
-def files_containing(root: Path, needle: str) -> list[Path]:
-    """Return every file under ``root`` whose bytes contain ``needle`` (also base64-free plain text only)."""
+def files_containing(root: Path, needle: str) -> list[str]:
+    """Return every file under ``root`` whose bytes contain ``needle``, looking inside zip archives too.
+
+    inspect-ai writes its ``.eval`` logs as compressed zip archives, where a
+    plain search of the file's bytes would miss the text.
+    """
     found = []
     for path in root.rglob("*"):
-        if path.is_file() and needle.encode() in path.read_bytes():
-            found.append(path)
+        if not path.is_file():
+            continue
+        if needle.encode() in path.read_bytes():
+            found.append(str(path))
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                for member in archive.namelist():
+                    if needle.encode() in archive.read(member):
+                        found.append(f"{path}!{member}")
     return found
+
+
+def test_search_looks_inside_eval_archives(tmp_path):
+    with zipfile.ZipFile(tmp_path / "log.eval", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("samples/1.json", json.dumps({"error": f"key {SECRET}"}))
+
+    assert files_containing(tmp_path, SECRET) == [f"{tmp_path / 'log.eval'}!samples/1.json"]
 
 
 def run_cli(tmp_path: Path, pool_path: Path, capsys, *extra: str) -> tuple[int, str]:
