@@ -35,6 +35,9 @@ TIMEOUT_FAULTS = ("no-answer", "stall-after-headers", "trickled-body")
 FAULTS = {
     "429": {"status": 429},
     "429-retry-after": {"status": 429, "headers": {"Retry-After": "0"}},
+    "408": {"status": 408},
+    "409": {"status": 409},
+    "425": {"status": 425},
     "500": {"status": 500},
     "502": {"status": 502},
     "503": {"status": 503},
