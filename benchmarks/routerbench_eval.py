@@ -70,26 +70,36 @@ def frontier_claims(report) -> dict[str, object]:
         "variants": {},
     }
     for variant, points in report.sweeps.items():
-        reaching = [p for p in points if p.accuracy >= best.accuracy - 1e-12]
-        cheapest = min(reaching, key=lambda p: p.total_cost) if reaching else None
         entry: dict[str, object] = {
             "alpha_1": _row_summary(rows.get(f"router:{variant}@1.00"), best),
             "alpha_auto": _row_summary(rows.get(f"router:{variant}@auto"), best),
-            "sweep_cheapest_reaching_best_single": None
-            if cheapest is None
-            else {"alpha": cheapest.alpha, "accuracy": cheapest.accuracy, "cost_share": cheapest.total_cost / best.total_cost},
+            **_sweep_summary(points, best),
         }
-        for share in (0.5, 0.4):
-            within = [p for p in points if p.total_cost <= share * best.total_cost]
-            top = max(within, key=lambda p: (p.accuracy, -p.total_cost)) if within else None
-            entry[f"sweep_best_within_{int(share * 100)}pct_cost"] = None if top is None else {
-                "alpha": top.alpha,
-                "accuracy": top.accuracy,
-                "accuracy_vs_best_single": top.accuracy - best.accuracy,
-                "cost_share": top.total_cost / best.total_cost,
-            }
         claims["variants"][variant] = entry
+    for name, points in report.baseline_sweeps.items():
+        claims[f"{name}_sweep"] = _sweep_summary(points, best)
     return claims
+
+
+def _sweep_summary(points, best) -> dict[str, object]:
+    """Return the cheapest sweep point reaching ``best``'s accuracy and the best points within 50% and 40% of its cost."""
+    reaching = [p for p in points if p.accuracy >= best.accuracy - 1e-12]
+    cheapest = min(reaching, key=lambda p: p.total_cost) if reaching else None
+    summary: dict[str, object] = {
+        "sweep_cheapest_reaching_best_single": None
+        if cheapest is None
+        else {"alpha": cheapest.alpha, "accuracy": cheapest.accuracy, "cost_share": cheapest.total_cost / best.total_cost},
+    }
+    for share in (0.5, 0.4, 0.1):
+        within = [p for p in points if p.total_cost <= share * best.total_cost]
+        top = max(within, key=lambda p: (p.accuracy, -p.total_cost)) if within else None
+        summary[f"sweep_best_within_{int(share * 100)}pct_cost"] = None if top is None else {
+            "alpha": top.alpha,
+            "accuracy": top.accuracy,
+            "accuracy_vs_best_single": top.accuracy - best.accuracy,
+            "cost_share": top.total_cost / best.total_cost,
+        }
+    return summary
 
 
 def _row_summary(row, best) -> dict[str, float] | None:

@@ -20,6 +20,7 @@ def plot_pareto(
     path: str | Path,
     title: str,
     reference_points: Mapping[str, tuple[float, float]] | None = None,
+    reference_curves: Mapping[str, Sequence[SweepPoint]] | None = None,
 ) -> Path:
     """Write a PNG of accuracy against total cost.
 
@@ -37,6 +38,9 @@ def plot_pareto(
         Figure title.
     reference_points : mapping, optional
         Further labelled points such as the oracle, as (cost, accuracy).
+    reference_curves : mapping, optional
+        Baselines swept over alpha (such as the dataset oracle), drawn as
+        dashed frontiers.
 
     Returns
     -------
@@ -72,6 +76,17 @@ def plot_pareto(
             if points[i].alpha in (0.0, 0.5, 0.9, 1.0):
                 axes.annotate(f"a={points[i].alpha:g}", (costs[i], accuracies[i]), fontsize=6, color=color,
                               xytext=(3, -8), textcoords="offset points")  # fmt: skip
+
+    for name, points in (reference_curves or {}).items():
+        points = [p for p in points if p.total_cost == p.total_cost and p.total_cost > 0]
+        if not points:
+            continue
+        costs = [p.total_cost for p in points]
+        accuracies = [p.accuracy for p in points]
+        all_costs.extend(costs)
+        frontier = pareto_frontier(costs, accuracies)
+        axes.plot([costs[i] for i in frontier], [accuracies[i] for i in frontier], "--", color="dimgray",
+                  linewidth=1.2, label=f"{name} (frontier over alpha)")  # fmt: skip
 
     for name, (cost, accuracy) in single_points.items():
         if not cost == cost or cost <= 0:

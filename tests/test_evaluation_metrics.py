@@ -21,6 +21,7 @@ from harness.evaluation import (
     bootstrap_ci,
     cheapest_model,
     dataset_oracle_selection,
+    dataset_router_selection,
     mean_ci,
     oracle_selection,
     pareto_frontier,
@@ -95,6 +96,18 @@ def test_best_single_averages_over_benchmarks():
     costs = np.full((4, 2), 0.01)
 
     assert best_single_model(scores, costs, benchmarks) == 1
+
+
+def test_dataset_oracle_over_alpha():
+    at_one = dataset_router_selection(CAL_SCORES, CAL_COSTS, CAL_BENCHMARKS, BENCHMARKS, 1.0)
+    at_half = dataset_router_selection(CAL_SCORES, CAL_COSTS, CAL_BENCHMARKS, BENCHMARKS, 0.5)
+    at_zero = dataset_router_selection(CAL_SCORES, CAL_COSTS, CAL_BENCHMARKS, BENCHMARKS, 0.0)
+
+    np.testing.assert_array_equal(at_one, dataset_oracle_selection(CAL_SCORES, CAL_COSTS, CAL_BENCHMARKS, BENCHMARKS))
+    # alpha 0.5 on A: p~ = (0, 1, 1), q~ = (0, 0.091, 1) -> x = (0.5, 0.955, 0.5).
+    # On B: p~ = (0, 0.5, 1) -> x = (0.5, 0.705, 0.5). m1 wins both.
+    np.testing.assert_array_equal(at_half, [1, 1, 1, 1, 1, 1])
+    np.testing.assert_array_equal(at_zero, [0, 0, 0, 0, 0, 0])
 
 
 def test_dataset_oracle_unseen_benchmark_uses_best_single():

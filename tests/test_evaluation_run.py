@@ -127,6 +127,8 @@ def test_write_outputs(tmp_path):
     assert (tmp_path / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     methods = pd.read_csv(tmp_path / "methods.csv")
     assert "accuracy[bench-a]" in methods.columns
+    sweep = pd.read_csv(tmp_path / "sweep.csv")
+    assert set(sweep["variant"]) == {"avengers-pro", "dataset-oracle"}
     assert "router:avengers-pro@auto" in format_table(report)
 
 

@@ -10,6 +10,7 @@ from harness.evaluation.baselines import (
     best_single_model,
     cheapest_model,
     dataset_oracle_selection,
+    dataset_router_selection,
     oracle_selection,
     random_outcome,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "cheapest_model",
     "complete_rows",
     "dataset_oracle_selection",
+    "dataset_router_selection",
     "evaluate",
     "mean_ci",
     "near_duplicates",

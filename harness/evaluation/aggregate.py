@@ -91,6 +91,8 @@ class EvaluationReport:
         Rows of both sections.
     sweeps : dict
         Variant -> list of SweepPoint averaged over seeds (in-distribution).
+    baseline_sweeps : dict
+        ``dataset-oracle`` -> its sweep over the same alphas, averaged over seeds.
     tuning : list of dict
         Chosen hyperparameters per seed and variant.
     test_counts : list of dict
@@ -106,6 +108,7 @@ class EvaluationReport:
     tuning: list[dict[str, object]]
     test_counts: list[dict[str, int]]
     fixed_test: bool
+    baseline_sweeps: dict[str, list[SweepPoint]] = field(default_factory=dict)
 
 
 def _filter_test(calibration: EvaluationData, test: EvaluationData, config: EvaluationConfig) -> tuple[EvaluationData, dict[str, int]]:
@@ -200,8 +203,15 @@ def evaluate(calibration: EvaluationData, test: EvaluationData | None, config: E
         if section_rounds:
             methods.extend(_aggregate(section, section_rounds, benchmarks_of_round[section], test is not None, config))
     sweeps = _mean_sweeps([result.sweeps for result in rounds[IN_DISTRIBUTION]])
+    baseline_sweeps = _mean_sweeps([result.baseline_sweeps for result in rounds[IN_DISTRIBUTION]])
     return EvaluationReport(
-        config=config, methods=methods, sweeps=sweeps, tuning=tuning_rows, test_counts=test_counts, fixed_test=test is not None
+        config=config,
+        methods=methods,
+        sweeps=sweeps,
+        tuning=tuning_rows,
+        test_counts=test_counts,
+        fixed_test=test is not None,
+        baseline_sweeps=baseline_sweeps,
     )
 
 

@@ -127,6 +127,64 @@ def dataset_oracle_selection(
     return selection
 
 
+def dataset_router_selection(
+    calibration_scores: np.ndarray,
+    calibration_costs: np.ndarray,
+    calibration_benchmarks: np.ndarray,
+    test_benchmarks: np.ndarray,
+    alpha: float,
+) -> np.ndarray:
+    """Return per test sample the model with the best alpha score on its benchmark in calibration.
+
+    This is the router's scoring rule with one cluster per benchmark: the
+    benchmark's mean accuracy and mean cost per model are min-max normalised
+    across models and combined as ``alpha * p~ + (1 - alpha) * (1 - q~)``.
+    At alpha = 1 it equals :func:`dataset_oracle_selection`. It is the
+    control for how much of a router's curve comes from recognising the
+    benchmark. A test benchmark absent from calibration uses calibration-wide
+    means. Ties go to the model with the lower mean calibration cost.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (n_test,), int model index.
+    """
+    calibration_benchmarks = np.asarray(calibration_benchmarks, dtype=object)
+    test_benchmarks = np.asarray(test_benchmarks, dtype=object)
+    mean_cost = _mean_cost(calibration_costs)
+    finite_cost = np.where(np.isinf(mean_cost), np.nan, mean_cost)
+
+    highest_cost = np.nanmax(finite_cost) if np.isfinite(finite_cost).any() else 0.0
+
+    def best_for(rows: np.ndarray) -> int:
+        accuracy = _column_means(calibration_scores[rows])
+        cost = _column_means(calibration_costs[rows])
+        # A model without a score here ranks as the worst; an unknown cost counts as the highest known one.
+        accuracy = np.where(np.isnan(accuracy), np.nanmin(accuracy) if np.isfinite(accuracy).any() else 0.0, accuracy)
+        cost = np.where(np.isnan(cost), highest_cost, cost)
+        score = alpha * _min_max(accuracy) + (1.0 - alpha) * (1.0 - _min_max(cost))
+        return _best_by_accuracy(score, mean_cost)
+
+    every_row = np.ones(calibration_benchmarks.size, dtype=bool)
+    selection = np.full(test_benchmarks.size, best_for(every_row), dtype=np.int64)
+    for name in sorted(set(test_benchmarks.tolist())):
+        rows = calibration_benchmarks == name
+        if rows.any():
+            selection[test_benchmarks == name] = best_for(rows)
+    return selection
+
+
+def _column_means(values: np.ndarray) -> np.ndarray:
+    known = ~np.isnan(values)
+    counts = known.sum(axis=0)
+    return np.where(counts > 0, np.where(known, values, 0.0).sum(axis=0) / np.maximum(counts, 1), np.nan)
+
+
+def _min_max(values: np.ndarray) -> np.ndarray:
+    spread = values.max() - values.min()
+    return (values - values.min()) / spread if spread > 0 else np.zeros_like(values)
+
+
 def random_outcome(scores: np.ndarray, costs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return the expected score and cost per sample of picking a model uniformly at random.
 

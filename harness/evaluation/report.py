@@ -39,7 +39,8 @@ def methods_frame(report: EvaluationReport) -> pd.DataFrame:
 
 def sweep_frame(report: EvaluationReport) -> pd.DataFrame:
     """Return the alpha sweep, one row per (variant, alpha), averaged over seeds."""
-    records = [{"variant": variant, **asdict(point)} for variant, points in report.sweeps.items() for point in points]
+    curves = {**report.sweeps, **report.baseline_sweeps}
+    records = [{"variant": variant, **asdict(point)} for variant, points in curves.items() for point in points]
     return pd.DataFrame.from_records(records)
 
 
@@ -137,6 +138,7 @@ def report_to_json(report: EvaluationReport) -> dict:
             "tuning": report.tuning,
             "methods": rows,
             "sweeps": {variant: [asdict(point) for point in points] for variant, points in report.sweeps.items()},
+            "baseline_sweeps": {name: [asdict(point) for point in points] for name, points in report.baseline_sweeps.items()},
         }
     )
 
@@ -172,5 +174,14 @@ def write_outputs(report: EvaluationReport, out_dir: str | Path, title: str = "R
         if row.name in ("oracle", "dataset-oracle")
     }
     if report.sweeps:
-        written.append(plot_pareto(report.sweeps, singles, folder / "pareto.png", title, reference_points=references))
+        written.append(
+            plot_pareto(
+                report.sweeps,
+                singles,
+                folder / "pareto.png",
+                title,
+                reference_points=references,
+                reference_curves=report.baseline_sweeps,
+            )
+        )
     return written

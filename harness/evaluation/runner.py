@@ -17,11 +17,12 @@ from harness.evaluation.baselines import (
     best_single_model,
     cheapest_model,
     dataset_oracle_selection,
+    dataset_router_selection,
     oracle_selection,
     random_outcome,
 )
 from harness.evaluation.data import EvaluationData
-from harness.evaluation.metrics import take
+from harness.evaluation.metrics import summarise, take
 from harness.evaluation.sweeps import DEFAULT_SWEEP_ALPHAS, SweepPoint, alpha_sweep
 from harness.evaluation.tuning import DEFAULT_K_GRID, DEFAULT_TOP_P_GRID, TuningResult, tune_router
 from harness.router import VARIANTS, ClusterRouter
@@ -133,11 +134,16 @@ class Outcome:
 
 @dataclass
 class RoundResult:
-    """Everything one round produced: method outcomes keyed by name, sweeps, tuning choices."""
+    """Everything one round produced: method outcomes keyed by name, sweeps, tuning choices.
+
+    ``sweeps`` maps each router variant to its alpha sweep;
+    ``baseline_sweeps`` contains the dataset oracle over the same alphas.
+    """
 
     outcomes: dict[str, Outcome]
     sweeps: dict[str, list[SweepPoint]] = field(default_factory=dict)
     tuning: dict[str, TuningResult] = field(default_factory=dict)
+    baseline_sweeps: dict[str, list[SweepPoint]] = field(default_factory=dict)
 
 
 def router_name(variant: str, requested_alpha: float | str) -> str:
@@ -231,7 +237,30 @@ def run_round(
             )
         if with_sweeps:
             sweeps[variant] = alpha_sweep(router, test.embeddings, scores, costs, test.benchmarks, config.sweep_alphas)
-    return RoundResult(outcomes=outcomes, sweeps=sweeps, tuning=tuning)
+    baseline_sweeps = {}
+    if with_sweeps and with_dataset_oracle:
+        baseline_sweeps["dataset-oracle"] = dataset_oracle_sweep(calibration, test, config.sweep_alphas)
+    return RoundResult(outcomes=outcomes, sweeps=sweeps, tuning=tuning, baseline_sweeps=baseline_sweeps)
+
+
+def dataset_oracle_sweep(calibration: EvaluationData, test: EvaluationData, alphas: Sequence[float]) -> list[SweepPoint]:
+    """Score the dataset oracle (one model per benchmark) at each alpha, like a router's sweep."""
+    points = []
+    for alpha in alphas:
+        selection = dataset_router_selection(
+            calibration.scores, calibration.costs, calibration.benchmarks, test.benchmarks, float(alpha)
+        )
+        summary = summarise(*take(selection, test.scores, test.costs), test.benchmarks)
+        points.append(
+            SweepPoint(
+                alpha=float(alpha),
+                accuracy=summary.accuracy,
+                accuracy_samples=summary.accuracy_samples,
+                total_cost=summary.total_cost,
+                cost_per_sample=summary.cost_per_sample,
+            )
+        )
+    return points
 
 
 def concatenate_rounds(parts: Sequence[RoundResult]) -> RoundResult:
