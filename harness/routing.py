@@ -86,12 +86,22 @@ def routed_test_matrix(matrix: pd.DataFrame, router_dir: Path) -> dict[str, Any]
     router = load_router(router_dir)
     test = matrix[matrix["split"] == "test"].drop(columns=["served_by", "cached", "split", "response"], errors="ignore")
     arrays = to_arrays(test, list(router.model_ids_))
-    embeddings = _embed(arrays.prompts, router.embedder_name)
-    benchmarks = np.asarray(arrays.benchmarks)
 
-    sweep = alpha_sweep(router, embeddings, arrays.scores, arrays.costs, benchmarks, ALPHA_GRID)
+    # The sweep needs every model's answer to each test sample; a sample with
+    # a failed call for some model is left out of it (and counted).
+    complete = ~np.isnan(arrays.scores).any(axis=1)
+    if not complete.any():
+        raise HarnessError("no test sample has an answer from every pool model, so the alpha sweep is empty; see failures.csv")
+    if not complete.all():
+        logger.warning("alpha sweep: %d test samples left out because a model's call failed on them", int((~complete).sum()))
+    prompts = [p for p, keep in zip(arrays.prompts, complete) if keep]
+    scores, costs = arrays.scores[complete], arrays.costs[complete]
+    benchmarks = np.asarray(arrays.benchmarks)[complete]
+    embeddings = _embed(prompts, router.embedder_name)
+
+    sweep = alpha_sweep(router, embeddings, scores, costs, benchmarks, ALPHA_GRID)
     singles = {}
     for j, model_id in enumerate(arrays.model_ids):
-        summary = summarise(arrays.scores[:, j], arrays.costs[:, j], benchmarks)
+        summary = summarise(scores[:, j], costs[:, j], benchmarks)
         singles[model_id] = (summary.total_cost, summary.accuracy)
     return {"sweep": sweep, "singles": singles}

@@ -176,6 +176,8 @@ def run(config: RunConfig) -> RunOutcome:
     if config.cache_dir:
         model_args["cache_dir"] = str(Path(config.cache_dir).resolve())
     gateway = session.get_gateway(model_args["pool"], model_args.get("cache_dir"), config.cache_mode)
+    # Missing keys and an unwritable cache fail here, before any paid call.
+    gateway.preflight()
     all_ids = qualified_ids(selected, tasks)
 
     # One model at a time: a local server holds one model in memory, and

@@ -149,7 +149,6 @@ def test_preflight_names_missing_keys(tmp_path, fake_server, monkeypatch):
     Gateway(pool, ResponseCache(tmp_path / "cache", "replay")).preflight()
 
 
-@pytest.mark.xfail(strict=True, reason="harness.runner.run does not call Gateway.preflight() before the first eval yet")
 def test_missing_api_key_fails_before_calls(tmp_path, capsys, fake_server, monkeypatch):
     monkeypatch.delenv("HARNESS_TEST_MISSING_KEY", raising=False)
     write_benchmark_data(tmp_path / "data", 3)

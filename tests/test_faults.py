@@ -313,10 +313,6 @@ def test_refused_connection_is_failed_sample(tmp_path, monkeypatch):
 # A whole ``harness run`` in which one calibration and one test sample fail.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="harness.routing.routed_test_matrix raises when a test sample lacks a result from some model",
-)
 def test_run_finishes_with_failed_samples(tmp_path, monkeypatch):
     from harness.benchmarks import load_task
     from harness.runner import RunConfig, run, select_samples, split_samples
