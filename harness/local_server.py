@@ -192,7 +192,8 @@ class LlamaServer:
         self.config_path.write_text(json.dumps(config, indent=2) + "\n")
 
         environment = {k: v for k, v in os.environ.items() if k not in OVERRIDING_ENVIRONMENT}
-        command = [sys.executable, "-m", "llama_cpp.server", "--config_file", str(self.config_path)]
+        # The wrapper runs llama_cpp.server and exits if this process dies first.
+        command = [sys.executable, "-m", "harness._llama_child", "--config_file", str(self.config_path)]
         logger.info(
             "starting llama.cpp server on %s for %s (log: %s)", self.api_base, ", ".join(self.aliases), self.log_path
         )

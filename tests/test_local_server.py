@@ -5,6 +5,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -133,7 +136,7 @@ def test_child_environment_drops_overrides(fake_weights, tmp_path, monkeypatch):
 
     assert "PORT" not in seen["env"]
     assert "CONFIG_FILE" not in seen["env"]
-    assert seen["command"][1:4] == ["-m", "llama_cpp.server", "--config_file"]
+    assert seen["command"][1:4] == ["-m", "harness._llama_child", "--config_file"]
     assert json.loads(Path(seen["command"][4]).read_text())["host"] == "127.0.0.1"
 
 
@@ -224,3 +227,32 @@ def test_early_exit_reports_log_tail(fake_weights, tmp_path):
     assert f"Failed to load model from file: {fake_weights}" in message
     assert server.process is None
 
+
+
+@pytest.mark.llama
+@needs_llama
+@needs_smollm
+def test_server_exits_when_harness_is_killed(tmp_path):
+    port = free_port()
+    script = (
+        "import sys, time\n"
+        "from tests.test_local_server import make_pool, SMOLLM\n"
+        "from harness.local_server import LlamaServer\n"
+        f"server = LlamaServer(make_pool({port}, SMOLLM), log_dir={str(tmp_path)!r})\n"
+        "server.start()\n"
+        "print(server.process.pid, flush=True)\n"
+        "time.sleep(300)\n"
+    )
+    harness_process = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1]
+    )
+    server_pid = int(harness_process.stdout.readline())
+
+    harness_process.kill()
+    harness_process.wait(timeout=10)
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and Path(f"/proc/{server_pid}").exists():
+        time.sleep(0.5)
+    assert not Path(f"/proc/{server_pid}").exists() or "Z" in Path(f"/proc/{server_pid}/stat").read_text().split()[2]
+    check_port_free("127.0.0.1", port, make_pool(port, SMOLLM))
