@@ -13,6 +13,11 @@ tokens) prompt:
 - ``decision``: ``embed_query_text`` + encoder + ``route_details``, what
   ``harness serve`` runs per routed request.
 
+Beside the wall time, each encoder case reports the process CPU time per
+call. With one torch thread that is close to the wall time on an idle
+machine, so it estimates the latency without the other processes that
+share the cores.
+
 The router is fitted on random unit vectors of the encoder's width
 (k = 30 clusters, 5 models, 2,000 calibration rows), because the cost of
 routing depends on those sizes and not on what the vectors mean. The
@@ -134,13 +139,15 @@ def measure(thread_counts: list[int], repeats: int, batch_size: int, seed: int =
     routers = {variant: fit_router(variant, embedder.dimension) for variant in ("avengers-pro", "knn")}
     default = routers["avengers-pro"]
     batch_rounds = max(5, repeats // 20)
+    targets = {("short", 1): repeats, ("long", 1): max(20, repeats // 4),
+               ("short", batch_size): batch_rounds, ("long", batch_size): max(3, batch_rounds // 2)}
     texts = {
-        ("short", 1): [short_prompt(i) for i in range(repeats)],
-        ("long", 1): [long_prompt(i) for i in range(repeats)],
+        ("short", 1): [short_prompt(i) for i in range(targets[("short", 1)])],
+        ("long", 1): [long_prompt(i) for i in range(targets[("long", 1)])],
         ("short", batch_size): [[short_prompt(10_000 + r * batch_size + j) for j in range(batch_size)]
-                                for r in range(batch_rounds)],
+                                for r in range(targets[("short", batch_size)])],
         ("long", batch_size): [[long_prompt(10_000 + r * batch_size + j) for j in range(batch_size)]
-                               for r in range(batch_rounds)],
+                               for r in range(targets[("long", batch_size)])],
     }
 
     def embed_case(key):
@@ -153,8 +160,6 @@ def measure(thread_counts: list[int], repeats: int, batch_size: int, seed: int =
             return lambda i: default.route_details(embedder.encode([embed_query_text(texts[key][i])]))
         return lambda i: default.route_details(embedder.encode([embed_query_text(t) for t in texts[key][i]]))
 
-    targets = {("short", 1): repeats, ("long", 1): max(20, repeats // 4),
-               ("short", batch_size): batch_rounds, ("long", batch_size): max(3, batch_rounds // 2)}
     cases = []
     for threads in thread_counts:
         for key, target in targets.items():
@@ -165,6 +170,7 @@ def measure(thread_counts: list[int], repeats: int, batch_size: int, seed: int =
         torch.set_num_threads(threads)
         function(0)
     durations: dict[tuple, list[float]] = {case[0]: [] for case in cases}
+    cpu_times: dict[tuple, list[float]] = {case[0]: [] for case in cases}
     rng = np.random.default_rng(seed)
     for round_index in range(max(target for *_, target in cases)):
         for position in rng.permutation(len(cases)):
@@ -172,9 +178,10 @@ def measure(thread_counts: list[int], repeats: int, batch_size: int, seed: int =
             if round_index >= target:
                 continue
             torch.set_num_threads(key[0])
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             function(round_index)
             durations[key].append(time.perf_counter() - started)
+            cpu_times[key].append(time.process_time() - cpu_started)
 
     rows: list[dict[str, object]] = [{"threads": thread_counts[0], "case": "embed, first call after load",
                                       "prompt": "short", "batch": 1, "p50_ms": round(first_call * 1000, 3),
@@ -182,15 +189,18 @@ def measure(thread_counts: list[int], repeats: int, batch_size: int, seed: int =
                                       "n": 1, "per_query_p50_ms": round(first_call * 1000, 3),
                                       "load_s": round(loaded - started, 3)}]
 
-    def add(threads: object, case: str, prompt: str, batch: int, samples: list[float]) -> None:
+    def add(threads: object, case: str, prompt: str, batch: int, samples: list[float],
+            cpu_samples: list[float] | None = None) -> None:
         row = {"threads": threads, "case": case, "prompt": prompt, "batch": batch, **percentiles_ms(samples)}
         row["per_query_p50_ms"] = round(row["p50_ms"] / batch, 3)
+        if cpu_samples:
+            row["cpu_p50_ms"] = percentiles_ms(cpu_samples)["p50_ms"]
         rows.append(row)
         logger.info("%s", row)
 
     for (threads, case, prompt, batch), samples in sorted(durations.items(), key=lambda item: (
             item[0][0], item[0][2] != "short", item[0][3], item[0][1] != "embed")):
-        add(threads, case, prompt, batch, samples)
+        add(threads, case, prompt, batch, samples, cpu_times[(threads, case, prompt, batch)])
 
     # Routing alone is numpy work, independent of torch's threads.
     query = embedder.encode([short_prompt(0)])
@@ -203,11 +213,11 @@ def measure(thread_counts: list[int], repeats: int, batch_size: int, seed: int =
 
 def to_markdown(rows: list[dict[str, object]]) -> str:
     """Render result rows as a Markdown table."""
-    header = "| threads | case | prompt | batch | p50 ms | p99 ms | per query p50 ms | n |"
-    lines = [header, "|---|---|---|---|---|---|---|---|"]
+    header = "| threads | case | prompt | batch | p50 ms | p99 ms | per query p50 ms | CPU p50 ms | n |"
+    lines = [header, "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         lines.append(f"| {row['threads']} | {row['case']} | {row['prompt']} | {row['batch']} | {row['p50_ms']} | "
-                     f"{row['p99_ms']} | {row['per_query_p50_ms']} | {row['n']} |")
+                     f"{row['p99_ms']} | {row['per_query_p50_ms']} | {row.get('cpu_p50_ms', '-')} | {row['n']} |")
     return "\n".join(lines)
 
 

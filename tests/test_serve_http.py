@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import socket
 
 import httpx
 import numpy as np
@@ -25,6 +26,7 @@ from harness.gateway import Gateway
 from harness.pool import load_pool
 from harness.router import ClusterRouter, load_router, save_router
 from harness.serve import RouterService, ServeConfig, ServerThread, create_app
+from harness.serve.server import bind_socket
 from tests.conftest import write_pool
 from tests.fake_openai import FakeOpenAIServer
 
@@ -445,3 +447,26 @@ def test_log_line_has_decision_not_prompt(server, fresh_upstream, caplog):
     lines = [record.getMessage() for record in caplog.records if record.name == "harness.serve"]
     assert any("served=mathbot" in line and "routed=true" in line and "cost_usd=" in line for line in lines)
     assert not any("confidential" in line for line in lines)
+
+
+def test_server_socket_disables_nagle():
+    async def accepted_nodelay() -> int:
+        sock = bind_socket("127.0.0.1", 0)
+        seen: asyncio.Future = asyncio.get_running_loop().create_future()
+
+        async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            peer = writer.get_extra_info("socket")
+            seen.set_result(peer.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connect, sock=sock)
+        _, writer = await asyncio.open_connection("127.0.0.1", sock.getsockname()[1])
+        value = await asyncio.wait_for(seen, 10)
+        writer.close()
+        server.close()
+        await server.wait_closed()
+        return value
+
+    # Nagle's algorithm on the server side would hold each response body back
+    # until the client's delayed ACK, about 40 ms on Linux.
+    assert asyncio.run(accepted_nodelay()) != 0

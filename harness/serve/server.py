@@ -35,7 +35,11 @@ def bind_socket(host: str, port: int) -> socket.socket:
         When the address is in use or cannot be bound.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # The explicit IPPROTO_TCP matters: asyncio turns Nagle's algorithm off
+    # (TCP_NODELAY) only on sockets whose proto is IPPROTO_TCP, and with it on,
+    # a response written as headers then body waits about 40 ms for the
+    # client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
