@@ -10,7 +10,7 @@ import sys
 import harness  # noqa: F401  (offline flags before anything imports litellm)
 from harness.errors import HarnessError
 
-# Each entry is (module, description). A module defines
+# Each entry is a module that defines
 # ``register(subparsers) -> None``, which adds its sub-command and sets
 # ``func`` on the parser to a callable taking the parsed arguments and
 # returning an exit code.

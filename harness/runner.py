@@ -62,7 +62,7 @@ class RunConfig:
 
 @dataclass
 class RunOutcome:
-    """What a run produced, for the report and for tests."""
+    """Outputs and call counts of one run, for the report and for tests."""
 
     out_dir: Path
     matrix: pd.DataFrame
