@@ -123,15 +123,15 @@ def fit_router(variant: str, dimension: int, seed: int = 0) -> ClusterRouter:
 def measure(thread_counts: list[int], repeats: int, batch_size: int, seed: int = 0) -> list[dict[str, object]]:
     """Time every case and return the table rows.
 
-    The encoder cases run interleaved in shuffled order, round after round,
-    with torch's thread count set before each call. So a change in the load
-    of a shared machine falls on every case alike instead of on whichever
-    case ran at that moment.
+    For each thread count, the encoder cases run interleaved in shuffled
+    order, round after round. So a change in the load of a shared machine
+    falls on every case alike instead of on whichever case ran at that
+    moment.
     """
     import torch
 
     torch.set_num_threads(thread_counts[0])
-    started = time.perf_counter()
+    load_started = time.perf_counter()
     embedder = get_embedder(DEFAULT_EMBEDDER)
     loaded = time.perf_counter()
     embedder.encode([short_prompt(-1)])
@@ -160,34 +160,35 @@ def measure(thread_counts: list[int], repeats: int, batch_size: int, seed: int =
             return lambda i: default.route_details(embedder.encode([embed_query_text(texts[key][i])]))
         return lambda i: default.route_details(embedder.encode([embed_query_text(t) for t in texts[key][i]]))
 
-    cases = []
+    durations: dict[tuple, list[float]] = {}
+    cpu_times: dict[tuple, list[float]] = {}
+    rng = np.random.default_rng(seed)
     for threads in thread_counts:
+        # One thread count at a time: torch's worker threads from a 2-thread
+        # call would otherwise still spin while a 1-thread call is timed.
+        torch.set_num_threads(threads)
+        cases = []
         for key, target in targets.items():
             cases.append(((threads, "embed", *key), embed_case(key), target))
             cases.append(((threads, "decision", *key), decision_case(key), target))
-
-    for (threads, *_), function, _ in cases:  # warm-up, also of each thread pool size
-        torch.set_num_threads(threads)
-        function(0)
-    durations: dict[tuple, list[float]] = {case[0]: [] for case in cases}
-    cpu_times: dict[tuple, list[float]] = {case[0]: [] for case in cases}
-    rng = np.random.default_rng(seed)
-    for round_index in range(max(target for *_, target in cases)):
-        for position in rng.permutation(len(cases)):
-            key, function, target = cases[position]
-            if round_index >= target:
-                continue
-            torch.set_num_threads(key[0])
-            started, cpu_started = time.perf_counter(), time.process_time()
-            function(round_index)
-            durations[key].append(time.perf_counter() - started)
-            cpu_times[key].append(time.process_time() - cpu_started)
+        for key, function, _ in cases:
+            function(0)
+            durations[key], cpu_times[key] = [], []
+        for round_index in range(max(target for *_, target in cases)):
+            for position in rng.permutation(len(cases)):
+                key, function, target = cases[position]
+                if round_index >= target:
+                    continue
+                started, cpu_started = time.perf_counter(), time.process_time()
+                function(round_index)
+                durations[key].append(time.perf_counter() - started)
+                cpu_times[key].append(time.process_time() - cpu_started)
 
     rows: list[dict[str, object]] = [{"threads": thread_counts[0], "case": "embed, first call after load",
                                       "prompt": "short", "batch": 1, "p50_ms": round(first_call * 1000, 3),
                                       "p99_ms": round(first_call * 1000, 3), "mean_ms": round(first_call * 1000, 3),
                                       "n": 1, "per_query_p50_ms": round(first_call * 1000, 3),
-                                      "load_s": round(loaded - started, 3)}]
+                                      "load_s": round(loaded - load_started, 3)}]
 
     def add(threads: object, case: str, prompt: str, batch: int, samples: list[float],
             cpu_samples: list[float] | None = None) -> None:
