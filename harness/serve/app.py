@@ -97,7 +97,7 @@ def create_app(service: RouterService, max_body_bytes: int = 1 << 20) -> FastAPI
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = "not_found" if error.status_code == 404 else "method_not_allowed" if error.status_code == 405 else None
+        code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code)
         message = f"{request.method} {request.url.path}: {error.detail}"
         if error.status_code == 404:
             message += "; the endpoints are /v1/chat/completions, /v1/models, /health and /metrics"

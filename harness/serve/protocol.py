@@ -12,12 +12,12 @@ from typing import Any, Iterator
 # Roles passed on to the pool model; the gateway sends text messages only.
 MESSAGE_ROLES = ("system", "developer", "user", "assistant", "tool")
 
-# Request fields that clients such as the OpenAI SDK, LiteLLM and inspect-ai
-# send and that have no effect here; any other unknown field is ignored too.
-# Fields whose meaning the server cannot honour are rejected instead.
+# Request fields that the server rejects when they are set, because it serves
+# plain text chat completions and cannot honour them. Any other field that it
+# does not read (user, logprobs, metadata, ...) is ignored.
 UNSUPPORTED_FIELDS = ("tools", "functions", "tool_choice", "function_call", "response_format", "logit_bias")
 
-# The OpenAI "choices" of one chunk hold a few words each when an answer is streamed.
+# Words of the response text per streamed ``chat.completion.chunk``.
 WORDS_PER_CHUNK = 4
 
 
@@ -72,7 +72,7 @@ class ChatRequest:
     params : dict
         Generation parameters for the gateway (temperature, max_tokens, ...).
     stream : bool
-        True to answer as server-sent events.
+        True to send the response as server-sent events.
     include_usage : bool
         True when ``stream_options.include_usage`` asks for a final usage chunk.
     alpha : float or None
@@ -286,9 +286,9 @@ def split_for_stream(text: str, words_per_chunk: int = WORDS_PER_CHUNK) -> list[
 
 def stream_events(request_id: str, model: str, text: str, finish_reason: str, prompt_tokens: int,
                   completion_tokens: int, include_usage: bool, extra: dict[str, Any]) -> Iterator[str]:
-    """Yield a complete answer as OpenAI ``chat.completion.chunk`` server-sent events, then ``[DONE]``.
+    """Yield a complete response as OpenAI ``chat.completion.chunk`` server-sent events, then ``[DONE]``.
 
-    The answer is already complete when streaming starts (it comes from the
+    The response text is complete when streaming starts (it comes from the
     gateway or its cache), so the chunks carry it piece by piece with no
     delay between them.
     """

@@ -63,7 +63,7 @@ class ServeConfig:
 
 @dataclass
 class Decision:
-    """Which model serves a request, and why.
+    """The serving model of a request and the evidence for it.
 
     ``clusters`` are the router's nearest clusters, nearest first (empty for
     a direct request); the latencies are in seconds.
@@ -81,7 +81,7 @@ class Decision:
 
 @dataclass
 class Served:
-    """A finished chat request: the decision, the gateway's answer and timings in seconds."""
+    """A finished chat request: the decision, the gateway's result and timings in seconds."""
 
     request_id: str
     decision: Decision
@@ -103,7 +103,7 @@ class Served:
 
 
 class RouterService:
-    """Routes chat requests with a fitted router and answers them through the gateway.
+    """Route chat requests with a fitted router and send them to the pool through the gateway.
 
     Parameters
     ----------
@@ -168,7 +168,11 @@ class RouterService:
         logger.info("encoder %s warm in %.2f s", self.router.embedder_name, time.perf_counter() - started)
 
     async def decide(self, request: ChatRequest) -> Decision:
-        """Choose the serving model: the named pool model, or the router's choice for the last user message."""
+        """Choose the serving model: the named pool model, or the router's choice for the last user message.
+
+        A request's alpha applies to routing only, so it has no effect on a
+        request that names a pool model.
+        """
         if request.model != self.router_name:
             if request.model not in self.gateway.pool.ids:
                 raise APIError(404, f"model {request.model!r} does not exist; use {self.router_name!r} for routing "
@@ -201,7 +205,7 @@ class RouterService:
         )
 
     async def complete(self, request: ChatRequest) -> Served:
-        """Route a request and return the pool model's answer.
+        """Route a request and return the pool model's response.
 
         Raises
         ------
