@@ -99,7 +99,8 @@ def plot_pareto(
             continue
         all_costs.append(cost)
         axes.scatter([cost], [accuracy], marker="*", s=80, color="crimson", zorder=3)
-        axes.annotate(name, (cost, accuracy), fontsize=7, color="crimson", xytext=(4, 3), textcoords="offset points")
+        # Below the point, so a label does not cover a single model at the same place.
+        axes.annotate(name, (cost, accuracy), fontsize=7, color="crimson", xytext=(4, -11), textcoords="offset points")
 
     if all_costs and min(all_costs) > 0 and max(all_costs) / min(all_costs) > 20:
         axes.set_xscale("log")
@@ -107,7 +108,7 @@ def plot_pareto(
     axes.set_ylabel("accuracy (mean over benchmarks)")
     axes.set_title(title)
     axes.grid(True, alpha=0.3)
-    axes.legend(fontsize=7, loc="lower right")
+    axes.legend(fontsize=7, loc="best")
     figure.tight_layout()
     figure.savefig(path, format="png")
     plt.close(figure)
