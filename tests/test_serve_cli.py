@@ -98,7 +98,9 @@ def test_serve_command_round_trip(tmp_path, fake_server, router_dir):
 def test_serve_command_missing_router(tmp_path, fake_server, capsys):
     pool = write_pool(tmp_path / "pool.yaml", fake_server.api_base, MODELS)
 
-    exit_code = main(["serve", "--router", str(tmp_path / "absent"), "--pool", str(pool), "--port", "0"])
+    # --embed-threads 0 keeps this pytest process's torch thread count.
+    exit_code = main(["serve", "--router", str(tmp_path / "absent"), "--pool", str(pool), "--port", "0",
+                      "--embed-threads", "0"])
 
     assert exit_code == 2
     assert "router folder not found" in capsys.readouterr().err
@@ -108,7 +110,7 @@ def test_serve_command_name_clash(tmp_path, fake_server, router_dir, capsys):
     pool = write_pool(tmp_path / "pool.yaml", fake_server.api_base, MODELS)
 
     exit_code = main(["serve", "--router", str(router_dir), "--pool", str(pool), "--router-name", "small",
-                      "--cache-dir", str(tmp_path / "cache")])
+                      "--cache-dir", str(tmp_path / "cache"), "--embed-threads", "0"])
 
     assert exit_code == 2
     assert "router name 'small' is also a model id" in capsys.readouterr().err
