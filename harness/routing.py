@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from harness.embedding import embed_query_text, get_embedder
+from harness.embedding import embed_query_text, encode_cached
 from harness.errors import HarnessError
 from harness.matrix import to_arrays
 from harness.evaluation.metrics import summarise
@@ -28,8 +28,8 @@ ALPHA_GRID = tuple(np.round(np.linspace(0.0, 1.0, 21), 2))
 
 
 def _embed(prompts: list[str], embedder_name: str) -> np.ndarray:
-    embedder = get_embedder(embedder_name)
-    return embedder.encode([embed_query_text(p) for p in prompts])
+    # Embeddings are cached on disk, so a rerun does not encode the same prompts again.
+    return encode_cached([embed_query_text(p) for p in prompts], embedder_name)
 
 
 def _k_grid(n_samples: int) -> tuple[int, ...]:
