@@ -45,7 +45,7 @@ def fit_router(calibration: pd.DataFrame, model_ids: list[str], config: "RunConf
     arrays = to_arrays(calibration.drop(columns=["served_by", "cached", "split"], errors="ignore"), model_ids)
     embeddings = _embed(arrays.prompts, config.embedder)
 
-    k, top_p = config.k, config.top_p
+    k, top_p, knn_k = config.k, config.top_p, None
     if k is None and len(embeddings) < MIN_SAMPLES_FOR_TUNING:
         k, top_p = max(1, len(embeddings) // 4), 1
         logger.warning(
@@ -60,10 +60,12 @@ def fit_router(calibration: pd.DataFrame, model_ids: list[str], config: "RunConf
             n_folds=min(5, max(2, len(embeddings) // 10)), seed=config.seed,
         )[config.variant]
         k, top_p = tuned.k, tuned.top_p
+        knn_k = tuned.knn_k
+    knn = {} if knn_k is None else {"knn_k": min(knn_k, len(embeddings))}
     if k > len(embeddings):
         raise HarnessError(f"--k {k} is larger than the {len(embeddings)} calibration samples; use a smaller k")
     router = ClusterRouter(k=k, top_p=min(top_p, k), alpha=config.alpha, variant=config.variant,
-                           random_state=config.seed, embedder_name=config.embedder)
+                           random_state=config.seed, embedder_name=config.embedder, **knn)
     router.fit(embeddings, arrays.scores, arrays.costs, model_ids)
     save_router(router, router_dir)
     return {
@@ -73,7 +75,9 @@ def fit_router(calibration: pd.DataFrame, model_ids: list[str], config: "RunConf
         "alpha": config.alpha,
         "variant": config.variant,
         "embedder": config.embedder,
-        "summary": f"k={k}, top_p={router.top_p}, alpha={config.alpha}, variant={config.variant}",
+        "knn_k": router.knn_k if router.knn_weight > 0 else None,
+        "summary": f"k={k}, top_p={router.top_p}, alpha={config.alpha}, variant={config.variant}"
+        + (f", knn_k={router.knn_k}" if router.knn_weight > 0 else ""),
     }
 
 

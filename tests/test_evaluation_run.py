@@ -97,14 +97,14 @@ def test_fixed_test_drops_near_duplicates_and_incomplete():
     embeddings[1:4] = calibration.embeddings[5:8]  # three exact copies
     test = EvaluationData(test.sample_keys, test.benchmarks, test.model_ids, scores, test.costs, embeddings)
 
-    report = evaluate(calibration, test, small_config(alphas=(1.0,), k=4, top_p=1))
+    report = evaluate(calibration, test, small_config(alphas=(1.0,), k=4, top_p=1, knn_k=10))
 
     counts = report.test_counts[0]
     assert counts["dropped_incomplete"] == 1
     assert counts["dropped_near_duplicates"] >= 3
     assert counts["kept"] == 40 - 1 - counts["dropped_near_duplicates"]
     assert rows_by_name(report)["oracle"].ci_method == "bootstrap"
-    assert report.tuning == []  # k, top_p and alpha were all given
+    assert report.tuning == []  # k, top_p, knn_k and alpha were all given
 
 
 def test_leave_one_benchmark_out_section():
@@ -174,3 +174,22 @@ def test_evaluate_cli_rejects_bad_alpha(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["evaluate", str(tmp_path / "m.csv"), "--alphas", "1.5"])
     assert "outside [0, 1]" in capsys.readouterr().err
+
+
+def test_tuning_chooses_knn_k_on_calibration_only():
+    from harness.evaluation.tuning import tune_router
+
+    data = synthetic_data(n_per_topic=30)
+    # knn_k 400 exceeds every training fold, so it is capped at the smallest one
+    # (every fold must try the same values); that many neighbours blur the topics.
+    tuned = tune_router(
+        data.embeddings, data.scores, data.costs, data.benchmarks, data.model_ids,
+        variants=("avengers-pro", "neighbours"), k_grid=(2,), top_p_grid=(1, 2), knn_k_grid=(8, 400),
+        alphas=(1.0,), n_folds=3, seed=0,
+    )  # fmt: skip
+
+    assert tuned["avengers-pro"].knn_k is None
+    assert tuned["neighbours"].knn_k == 8
+    assert {row["top_p"] for row in tuned["neighbours"].table} == {1}  # kNN alone ignores top_p
+    assert {row["knn_k"] for row in tuned["neighbours"].table} == {8, 80}
+    assert tuned["neighbours"].cv_accuracy > tuned["avengers-pro"].cv_accuracy

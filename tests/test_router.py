@@ -200,3 +200,32 @@ def test_route_latency_single_query():
         timings.append(time.perf_counter() - start)
 
     assert np.median(timings) < 1e-3
+
+
+def test_neighbours_variant_routes_without_clusters():
+    embeddings, scores, costs, topics = three_topics()
+    # One cluster: the cluster statistics are the calibration-wide ones.
+    published = ClusterRouter(k=1, top_p=1, min_cluster_size=1).fit(embeddings, scores, costs, MODELS)
+    # No shrinkage: with it, topic 0's tie would tilt toward the model that is better overall.
+    neighbours = published.reconfigured(variant="neighbours", knn_k=10, shrinkage=0.0)
+
+    assert len(set(published.route(embeddings, 1.0).tolist())) == 1
+    chosen = neighbours.route(embeddings, alpha=1.0)
+    assert (chosen[topics == 0] == 0).all()  # cheap ties expensive at 1.0 and is cheaper
+    assert (chosen[topics == 1] == 1).all()
+    assert (chosen[topics == 2] == 2).all()
+
+
+def test_neighbours_score_by_hand():
+    # Four calibration queries on a line; the query's 2 nearest are rows 0 and 1.
+    embeddings = np.array([[1.0, 0.0], [0.96, 0.28], [0.0, 1.0], [-1.0, 0.0]], dtype=np.float32)
+    scores = np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
+    costs = np.tile([0.01, 0.02], (4, 1))
+    router = ClusterRouter(k=1, variant="neighbours", knn_k=2, shrinkage=1.0, min_cluster_size=1).fit(
+        embeddings, scores, costs, ["a", "b"]
+    )
+    # Shrunk neighbour accuracy, (sum + tau * global) / (count + tau) with tau 1:
+    # a: (2 + 0.5) / 3 = 0.833, b: (1 + 0.75) / 3 = 0.583, so a wins at alpha 1.
+    assert router.route(np.array([[1.0, 0.0]]), alpha=1.0).tolist() == [0]
+    # Far side: neighbours are rows 2 and 3, where only b is right.
+    assert router.route(np.array([[-0.6, 0.8]]), alpha=1.0).tolist() == [1]

@@ -14,7 +14,7 @@ from harness.errors import HarnessError
 from harness.evaluation import AUTO, DEFAULT_SWEEP_ALPHAS, EvaluationConfig, EvaluationData, evaluate
 from harness.evaluation.report import format_table, report_to_json, write_outputs
 from harness.evaluation.runner import fit_routers
-from harness.evaluation.tuning import DEFAULT_K_GRID, DEFAULT_TOP_P_GRID
+from harness.evaluation.tuning import DEFAULT_K_GRID, DEFAULT_KNN_K_GRID, DEFAULT_TOP_P_GRID
 from harness.matrix import read_matrix, to_arrays
 from harness.router import VARIANTS
 
@@ -107,6 +107,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         top_p=args.top_p,
         k_grid=args.k_grid,
         top_p_grid=args.top_p_grid,
+        knn_k=args.knn_k,
+        knn_k_grid=args.knn_k_grid,
         min_cluster_size=args.min_cluster_size,
         dedup_threshold=None if args.no_dedup else args.dedup_threshold,
         calibration_fraction=args.calibration_fraction,
@@ -146,6 +148,7 @@ def _save_routers(calibration: EvaluationData, config: EvaluationConfig, report,
                 variant=entry["variant"],
                 k=entry["k"],
                 top_p=entry["top_p"],
+                knn_k=entry.get("knn_k"),
                 alpha=entry["alpha_auto"],
                 cv_accuracy=entry["cv_accuracy_alpha_1"],
                 best_single_cv_accuracy=entry["cv_accuracy_best_single"],
@@ -183,6 +186,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--top-p", type=_int_or_auto, default=None, help="nearest clusters per query, or 'auto' (default: auto)")
     parser.add_argument("--k-grid", type=_int_list, default=DEFAULT_K_GRID, help="candidate k for CV (default: %(default)s)")
     parser.add_argument("--top-p-grid", type=_int_list, default=DEFAULT_TOP_P_GRID, help="candidate top_p for CV (default: %(default)s)")
+    parser.add_argument("--knn-k", type=_int_or_auto, default=None, help="neighbours of the knn and neighbours variants, or 'auto' (default: auto)")
+    parser.add_argument("--knn-k-grid", type=_int_list, default=DEFAULT_KNN_K_GRID, help="candidate knn_k for CV (default: %(default)s)")
     parser.add_argument("--min-cluster-size", type=int, default=5, help="clusters with fewer calibration samples use the global ranking (default: 5)")
 
     parser.add_argument("--dedup-threshold", type=float, default=0.95, help="drop test samples with cosine >= this to a calibration sample (default: 0.95)")

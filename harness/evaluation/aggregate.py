@@ -186,6 +186,7 @@ def evaluate(calibration: EvaluationData, test: EvaluationData | None, config: E
                     "variant": variant,
                     "k": chosen.k,
                     "top_p": chosen.top_p,
+                    "knn_k": chosen.knn_k,
                     "alpha_auto": chosen.alpha,
                     "cv_accuracy_alpha_1": chosen.cv_accuracy,
                     "cv_accuracy_best_single": chosen.best_single_cv_accuracy,

@@ -24,7 +24,7 @@ from harness.evaluation.baselines import (
 from harness.evaluation.data import EvaluationData
 from harness.evaluation.metrics import summarise, take
 from harness.evaluation.sweeps import DEFAULT_SWEEP_ALPHAS, SweepPoint, alpha_sweep
-from harness.evaluation.tuning import DEFAULT_K_GRID, DEFAULT_TOP_P_GRID, TuningResult, tune_router
+from harness.evaluation.tuning import DEFAULT_K_GRID, DEFAULT_KNN_K_GRID, DEFAULT_TOP_P_GRID, TuningResult, tune_router
 from harness.router import VARIANTS, ClusterRouter
 
 logger = logging.getLogger(__name__)
@@ -75,6 +75,8 @@ class EvaluationConfig:
     top_p: int | None = None
     k_grid: tuple[int, ...] = DEFAULT_K_GRID
     top_p_grid: tuple[int, ...] = DEFAULT_TOP_P_GRID
+    knn_k: int | None = None
+    knn_k_grid: tuple[int, ...] = DEFAULT_KNN_K_GRID
     min_cluster_size: int = 5
     dedup_threshold: float | None = 0.95
     calibration_fraction: float = 0.7
@@ -97,7 +99,8 @@ class EvaluationConfig:
     @property
     def needs_tuning(self) -> bool:
         """True when k, top_p or an alpha is chosen by cross-validation."""
-        return self.k is None or self.top_p is None or AUTO in self.alphas
+        uses_knn = any(float(VARIANTS[name]["knn_weight"]) > 0 for name in self.variants)
+        return self.k is None or self.top_p is None or (uses_knn and self.knn_k is None) or AUTO in self.alphas
 
 
 @dataclass
@@ -155,6 +158,7 @@ def router_name(variant: str, requested_alpha: float | str) -> str:
 def _tune(calibration: EvaluationData, config: EvaluationConfig, seed: int) -> dict[str, TuningResult]:
     k_grid = (config.k,) if config.k is not None else config.k_grid
     top_p_grid = (config.top_p,) if config.top_p is not None else config.top_p_grid
+    knn_k_grid = (config.knn_k,) if config.knn_k is not None else config.knn_k_grid
     return tune_router(
         calibration.embeddings,
         calibration.scores,
@@ -165,6 +169,7 @@ def _tune(calibration: EvaluationData, config: EvaluationConfig, seed: int) -> d
         k_grid=k_grid,
         top_p_grid=top_p_grid,
         alphas=config.sweep_alphas,
+        knn_k_grid=knn_k_grid,
         n_folds=config.n_folds,
         seed=seed,
         router_params={"min_cluster_size": config.min_cluster_size},
@@ -187,7 +192,12 @@ def fit_routers(
             bases[k] = ClusterRouter(k=k, random_state=seed, min_cluster_size=config.min_cluster_size).fit(
                 calibration.embeddings, calibration.scores, calibration.costs, calibration.model_ids
             )
-        routers[variant] = bases[k].reconfigured(variant=variant, top_p=top_p)
+        extra = {}
+        if float(VARIANTS[variant]["knn_weight"]) > 0:
+            knn_k = config.knn_k if config.knn_k is not None else (chosen.knn_k if chosen else None)
+            if knn_k is not None:
+                extra["knn_k"] = min(knn_k, len(calibration))
+        routers[variant] = bases[k].reconfigured(variant=variant, top_p=top_p, **extra)
     return routers
 
 

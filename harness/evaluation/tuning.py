@@ -1,11 +1,13 @@
-"""Choose the router's k, top_p and alpha by cross-validation inside the calibration data.
+"""Choose the router's k, top_p, knn_k and alpha by cross-validation inside the calibration data.
 
 No test sample is seen here. Each fold fits one k-means per k on the other
 folds and routes the held-out fold with every (variant, top_p, alpha);
 held-out outcomes of all folds are pooled and scored like a test set.
 
-- k and top_p: highest pooled accuracy at alpha = 1 (mean over benchmarks);
-  ties go to the lower cost, then the smaller k, then the smaller top_p.
+- k, top_p and, for variants with kNN evidence, knn_k: highest pooled
+  accuracy at alpha = 1 (mean over benchmarks); ties go to the lower cost,
+  then the smaller k, top_p and knn_k. A variant that routes by kNN alone
+  (``knn_weight`` 1) ignores top_p, so only the first top_p is tried.
 - alpha ("auto"): the cheapest alpha whose pooled accuracy is at least that
   of the best single model. The best single model is chosen on each fold's
   training part and scored on the held-out fold. When no alpha reaches it,
@@ -25,12 +27,13 @@ from harness.evaluation.baselines import best_single_model
 from harness.evaluation.metrics import summarise, take
 from harness.evaluation.splits import complete_rows, stratified_folds
 from harness.evaluation.sweeps import DEFAULT_SWEEP_ALPHAS
-from harness.router import ClusterRouter
+from harness.router import VARIANTS, ClusterRouter
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_K_GRID: tuple[int, ...] = (10, 20, 30, 40, 60)
 DEFAULT_TOP_P_GRID: tuple[int, ...] = (1, 2, 3, 4)
+DEFAULT_KNN_K_GRID: tuple[int, ...] = (20, 50, 100, 200)
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class TuningResult:
         Router variant.
     k, top_p : int
         Chosen cluster count and number of nearest clusters.
+    knn_k : int or None
+        Chosen number of neighbours, None for variants without kNN evidence.
     alpha : float
         Cheapest alpha matching the best single model in cross-validation.
     cv_accuracy : float
@@ -50,7 +55,7 @@ class TuningResult:
     best_single_cv_accuracy : float
         Pooled cross-validated accuracy of the best single model.
     table : list of dict
-        One row per (k, top_p, alpha): accuracy and total_cost.
+        One row per (k, top_p, knn_k, alpha): accuracy and total_cost.
     """
 
     variant: str
@@ -60,10 +65,23 @@ class TuningResult:
     cv_accuracy: float
     best_single_cv_accuracy: float
     table: list[dict[str, float]] = field(default_factory=list)
+    knn_k: int | None = None
 
 
 def _cost_key(cost: float) -> float:
     return np.inf if np.isnan(cost) else cost
+
+
+def _routing_grid(
+    variant: str, top_p_grid: Sequence[int], knn_k_grid: Sequence[int], n_train: int
+) -> list[tuple[int, int | None]]:
+    """Return the (top_p, knn_k) pairs to try for one variant; knn_k is None without kNN evidence."""
+    knn_weight = float(VARIANTS[variant]["knn_weight"])
+    if knn_weight <= 0:
+        return [(top_p, None) for top_p in top_p_grid]
+    knn_values = sorted({min(int(value), n_train) for value in knn_k_grid})
+    top_p_values = list(top_p_grid)[:1] if knn_weight >= 1 else list(top_p_grid)
+    return [(top_p, knn_k) for top_p in top_p_values for knn_k in knn_values]
 
 
 def tune_router(
@@ -76,6 +94,7 @@ def tune_router(
     k_grid: Sequence[int] = DEFAULT_K_GRID,
     top_p_grid: Sequence[int] = DEFAULT_TOP_P_GRID,
     alphas: Sequence[float] = DEFAULT_SWEEP_ALPHAS,
+    knn_k_grid: Sequence[int] = DEFAULT_KNN_K_GRID,
     n_folds: int = 5,
     seed: int = 0,
     router_params: dict[str, object] | None = None,
@@ -94,8 +113,10 @@ def tune_router(
         The m models.
     variants : sequence of str
         Router variants to tune.
-    k_grid, top_p_grid : sequence of int
-        Candidate values; pass one value to fix it.
+    k_grid, top_p_grid, knn_k_grid : sequence of int
+        Candidate values; pass one value to fix it. ``knn_k_grid`` applies
+        only to variants with kNN evidence; values above the fold size are
+        skipped.
     alphas : sequence of float
         Candidate alphas; 1.0 is always added.
     n_folds : int
@@ -125,6 +146,8 @@ def tune_router(
     best_costs = np.full(n, np.nan)
     usable_k = set()
 
+    # Every fold must try the same knn_k values, so they are capped by the smallest training part.
+    smallest_train = min(int((folds != fold).sum()) for fold in range(n_folds))
     for fold in range(n_folds):
         train = np.flatnonzero(folds != fold)
         test = np.flatnonzero((folds == fold) & complete)
@@ -140,11 +163,12 @@ def tune_router(
                 embeddings[train], scores[train], costs[train], model_ids
             )
             for variant in variants:
-                for top_p in top_p_grid:
-                    router = base.reconfigured(variant=variant, top_p=top_p)
+                for top_p, knn_k in _routing_grid(variant, top_p_grid, knn_k_grid, smallest_train):
+                    extra = {} if knn_k is None else {"knn_k": knn_k}
+                    router = base.reconfigured(variant=variant, top_p=top_p, **extra)
                     routed = router.route_alphas(embeddings[test], alphas)
                     for alpha in alphas:
-                        key = (variant, k, top_p, alpha)
+                        key = (variant, k, top_p, knn_k, alpha)
                         if key not in chosen_scores:
                             chosen_scores[key] = np.full(n, np.nan)
                             chosen_costs[key] = np.full(n, np.nan)
@@ -157,16 +181,35 @@ def tune_router(
     results = {}
     for variant in variants:
         table = []
-        for (name, k, top_p, alpha), values in chosen_scores.items():
+        for key, values in chosen_scores.items():
+            name, k, top_p, knn_k, alpha = key
             if name != variant:
                 continue
-            summary = summarise(values[held_out], chosen_costs[(name, k, top_p, alpha)][held_out], benchmarks[held_out])
+            summary = summarise(values[held_out], chosen_costs[key][held_out], benchmarks[held_out])
             table.append(
-                {"k": k, "top_p": top_p, "alpha": alpha, "accuracy": summary.accuracy, "total_cost": summary.total_cost}
+                {
+                    "k": k,
+                    "top_p": top_p,
+                    "knn_k": knn_k,
+                    "alpha": alpha,
+                    "accuracy": summary.accuracy,
+                    "total_cost": summary.total_cost,
+                }
             )
         at_one = [row for row in table if row["alpha"] == 1.0]
-        top = max(at_one, key=lambda row: (round(row["accuracy"], 12), -_cost_key(row["total_cost"]), -row["k"], -row["top_p"]))
-        candidates = [row for row in table if row["k"] == top["k"] and row["top_p"] == top["top_p"]]
+        top = max(
+            at_one,
+            key=lambda row: (
+                round(row["accuracy"], 12),
+                -_cost_key(row["total_cost"]),
+                -row["k"],
+                -row["top_p"],
+                -(row["knn_k"] or 0),
+            ),
+        )
+        candidates = [
+            row for row in table if (row["k"], row["top_p"], row["knn_k"]) == (top["k"], top["top_p"], top["knn_k"])
+        ]
         matching = [row for row in candidates if row["accuracy"] >= best_summary.accuracy - 1e-12]
         if matching:
             auto = min(matching, key=lambda row: (_cost_key(row["total_cost"]), -row["alpha"]))
@@ -180,12 +223,14 @@ def tune_router(
             cv_accuracy=float(top["accuracy"]),
             best_single_cv_accuracy=best_summary.accuracy,
             table=table,
+            knn_k=None if top["knn_k"] is None else int(top["knn_k"]),
         )
         logger.info(
-            "tuned %s: k=%d top_p=%d alpha=%.2f (CV accuracy %.4f at alpha=1, best single %.4f)",
+            "tuned %s: k=%d top_p=%d knn_k=%s alpha=%.2f (CV accuracy %.4f at alpha=1, best single %.4f)",
             variant,
             top["k"],
             top["top_p"],
+            top["knn_k"],
             auto["alpha"],
             top["accuracy"],
             best_summary.accuracy,

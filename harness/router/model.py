@@ -23,6 +23,10 @@ set one by one:
   squared distance with ``temperature`` in place of a plain sum.
 - ``knn``: shrunk cluster scores blended with the same score computed on the
   query's ``knn_k`` nearest calibration queries, weight ``knn_weight``.
+- ``neighbours``: the kNN score alone (``knn_weight`` 1): each query is
+  routed by the shrunk statistics of its ``knn_k`` nearest calibration
+  queries, so the clusters play no part. With a large ``knn_k`` this is a
+  smooth, query-centred version of the cluster statistics.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ VARIANTS: dict[str, dict[str, object]] = {
     "shrunk": {"shrinkage": 10.0, "weighting": "sum", "knn_weight": 0.0},
     "softmax": {"shrinkage": 0.0, "weighting": "softmax", "knn_weight": 0.0},
     "knn": {"shrinkage": 10.0, "weighting": "sum", "knn_weight": 0.5},
+    "neighbours": {"shrinkage": 10.0, "weighting": "sum", "knn_weight": 1.0},
 }
 WEIGHTINGS = ("sum", "softmax")
 
