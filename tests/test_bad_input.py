@@ -124,6 +124,15 @@ def test_alpha_outside_unit_interval(tmp_path, capsys, fake_server, alpha):
     assert fake_server.requests == []
 
 
+def test_unknown_router_variant_fails_before_calls(tmp_path, capsys, fake_server):
+    pool_path = write_pool(tmp_path / "pool.yaml", fake_server.api_base, ["alpha"])
+
+    code, stderr = run_cli(tmp_path, capsys, "--pool", str(pool_path), "--variant", "avengers")
+
+    assert_one_error(code, stderr, "--variant 'avengers' is unknown", "avengers-pro, shrunk")
+    assert fake_server.requests == []
+
+
 def test_invalid_retry_variable(tmp_path, capsys, fake_server, monkeypatch):
     monkeypatch.setenv("HARNESS_BACKOFF_MAX", "ten")
     write_benchmark_data(tmp_path / "data", 3)

