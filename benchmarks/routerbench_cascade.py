@@ -83,13 +83,13 @@ def model_names(frames: dict[str, pd.DataFrame]) -> list[str]:
 
 
 def cascade(frame: pd.DataFrame, voters: tuple[str, ...], quorum: int, fallback: str) -> tuple[float, float, float]:
-    """Return (accuracy, cost, share answered by the voters) of one cascade on one benchmark."""
+    """Return (accuracy, cost, share settled by the voters) of one cascade on one benchmark."""
     letters = frame[[f"{voter}|letter" for voter in voters]].to_numpy(dtype=object)
     scores = frame[list(voters)].to_numpy(dtype=float)
     voter_cost = frame[[f"{voter}|total_cost" for voter in voters]].to_numpy(dtype=float).sum(axis=1)
     result = frame[fallback].to_numpy(dtype=float).copy()
     cost = voter_cost + frame[f"{fallback}|total_cost"].to_numpy(dtype=float)
-    answered = np.zeros(len(frame), dtype=bool)
+    settled = np.zeros(len(frame), dtype=bool)
     for row, votes in enumerate(letters):
         counts = Counter(vote for vote in votes if vote is not None)
         if not counts:
@@ -99,8 +99,8 @@ def cascade(frame: pd.DataFrame, voters: tuple[str, ...], quorum: int, fallback:
             first = list(votes).index(letter)
             result[row] = scores[row, first]
             cost[row] = voter_cost[row]
-            answered[row] = True
-    return float(result.mean()), float(cost.sum()), float(answered.mean())
+            settled[row] = True
+    return float(result.mean()), float(cost.sum()), float(settled.mean())
 
 
 @dataclass
@@ -113,12 +113,12 @@ class Choice:
     train_cost_share: float
     test_accuracy: float
     test_cost_share: float
-    test_answered_by_voters: float
+    test_settled_by_voters: float
     best_single_test_accuracy: float
 
 
 def best_single(train: dict[str, pd.DataFrame], models: list[str]) -> str:
-    """The model with the highest mean train accuracy over the benchmarks (cheaper first on ties)."""
+    """Return the model with the highest mean train accuracy over the benchmarks (the cheaper one on ties)."""
     def key(model):
         accuracy = np.mean([train[name][model].mean() for name in BENCHMARKS])
         cost = sum(train[name][f"{model}|total_cost"].sum() for name in BENCHMARKS)
@@ -143,7 +143,7 @@ def choose(train: pd.DataFrame, test: pd.DataFrame, benchmark: str, models: list
         if not within:
             continue
         accuracy, share, voters, quorum = max(within, key=lambda entry: (entry[0], -entry[1]))
-        test_accuracy, test_cost, answered = cascade(test, voters, quorum, best)
+        test_accuracy, test_cost, settled = cascade(test, voters, quorum, best)
         choices.append(
             Choice(
                 benchmark=benchmark,
@@ -154,7 +154,7 @@ def choose(train: pd.DataFrame, test: pd.DataFrame, benchmark: str, models: list
                 train_cost_share=round(share, 3),
                 test_accuracy=round(test_accuracy, 4),
                 test_cost_share=round(test_cost / best_test_cost, 3),
-                test_answered_by_voters=round(answered, 3),
+                test_settled_by_voters=round(settled, 3),
                 best_single_test_accuracy=round(float(test[best].mean()), 4),
             )
         )
@@ -203,12 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"best_single": best, "per_benchmark": [asdict(c) for c in choices], "overall": totals}, indent=2))
         return 0
     print(f"best single model on train: {best}")
-    print("benchmark      budget  voters (quorum)                                   train acc  test acc  best single  test cost share  answered by voters")
+    print("benchmark      budget  voters (quorum)                                   train acc  test acc  best single  test cost share  settled by voters")
     for c in choices:
         voters = ", ".join(v.split("/")[-1] for v in c.voters) + f" ({c.quorum})"
         print(
             f"{c.benchmark:<14} {c.budget:>5.0%}   {voters:<50} {c.train_accuracy:>8.4f}  {c.test_accuracy:>8.4f}  "
-            f"{c.best_single_test_accuracy:>10.4f}  {c.test_cost_share:>14.1%}  {c.test_answered_by_voters:>17.1%}"
+            f"{c.best_single_test_accuracy:>10.4f}  {c.test_cost_share:>14.1%}  {c.test_settled_by_voters:>17.1%}"
         )
     print("\nall three benchmarks (MBPP to the best single model), mean accuracy over benchmarks:")
     for row in totals:

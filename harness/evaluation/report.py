@@ -86,7 +86,8 @@ def format_table(report: EvaluationReport) -> str:
         for entry in report.tuning:
             lines.append(
                 f"  seed {entry['seed']} {entry['variant']:<13} k={entry['k']:<3} top_p={entry['top_p']} "
-                f"auto alpha={entry['alpha_auto']:.2f} (CV accuracy at alpha=1 {entry['cv_accuracy_alpha_1']:.4f}, "
+                + (f"knn_k={entry['knn_k']} " if entry.get("knn_k") is not None else "")
+                + f"auto alpha={entry['alpha_auto']:.2f} (CV accuracy at alpha=1 {entry['cv_accuracy_alpha_1']:.4f}, "
                 f"best single {entry['cv_accuracy_best_single']:.4f})"
             )
     return "\n".join(lines)
@@ -157,7 +158,10 @@ def write_outputs(report: EvaluationReport, out_dir: str | Path, title: str = "R
         sweep_frame(report).to_csv(folder / "sweep.csv", index=False)
         written.append(folder / "sweep.csv")
     if report.tuning:
-        pd.DataFrame.from_records(report.tuning).to_csv(folder / "tuning.csv", index=False)
+        tuning = pd.DataFrame.from_records(report.tuning)
+        if "knn_k" in tuning:
+            tuning["knn_k"] = tuning["knn_k"].astype("Int64")  # empty for variants without kNN, not 20.0
+        tuning.to_csv(folder / "tuning.csv", index=False)
         written.append(folder / "tuning.csv")
     pd.DataFrame.from_records(report.test_counts).to_csv(folder / "test_counts.csv", index=False)
     written.append(folder / "test_counts.csv")
