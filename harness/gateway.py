@@ -303,8 +303,14 @@ class Gateway:
         params: dict[str, Any] | None = None,
         *,
         sample_id: str | None = None,
+        draw: int = 0,
     ) -> GatewayResult:
         """Return the answer of a pool model to a chat request, from the cache when it is there.
+
+        ``draw`` numbers repeated samples of the same request (self-consistency
+        votes at a temperature above 0). Draw 0 is the plain request; each
+        other draw has its own cache entry, while the request sent stays the
+        same.
 
         Raises
         ------
@@ -318,7 +324,7 @@ class Gateway:
         """
         model = self.pool.get(model_id)
         request = self.build_request(model, messages, params or {})
-        key = request_key(model.id, model.model, request)
+        key = request_key(model.id, model.model, request if draw == 0 else {**request, "draw": int(draw)})
 
         cached = self.cache.get(key)
         if cached is not None:

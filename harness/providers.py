@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from typing import Any
 
 import harness  # noqa: F401  (offline litellm flag first)
@@ -121,9 +122,23 @@ class RouterModelAPI(_GatewayModelAPI):
     The candidate's call goes through the same gateway and cache, so an answer
     already paid for during the candidates' own evaluation is reused. The
     serving model is recorded in the output's ``model`` and metadata.
+
+    Model arguments: ``alpha`` overrides the router's trade-off. ``samples``
+    greater than 1 turns on self-consistency: the routed model answers
+    ``samples`` times at ``vote_temperature`` (default 0.7) and the most
+    frequent answer is returned (see :mod:`harness.voting`). The output's
+    usage and cost are the sums over all draws.
     """
 
-    def __init__(self, model_name: str, *args: Any, alpha: float | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        *args: Any,
+        alpha: float | None = None,
+        samples: int = 1,
+        vote_temperature: float = 0.7,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(model_name, *args, **kwargs)
         from harness.embedding import get_embedder
         from harness.router import load_router
@@ -134,6 +149,17 @@ class RouterModelAPI(_GatewayModelAPI):
         if alpha is not None and not 0.0 <= float(alpha) <= 1.0:
             raise HarnessError(f"alpha {alpha!r} is outside [0, 1]; pass a value such as -M alpha=0.5")
         self.alpha = None if alpha is None else float(alpha)
+        try:
+            self.samples = int(samples)
+        except (TypeError, ValueError):
+            self.samples = 0
+        if self.samples < 1 or str(samples).strip() != str(self.samples):
+            raise HarnessError(f"samples {samples!r} is invalid; pass a whole number >= 1 such as -M samples=5")
+        if not 0.0 < float(vote_temperature) <= 2.0:
+            raise HarnessError(
+                f"vote_temperature {vote_temperature!r} is outside (0, 2]; votes need differing draws, e.g. -M vote_temperature=0.7"
+            )
+        self.vote_temperature = float(vote_temperature)
 
     def max_connections(self) -> int:
         return max(m.max_concurrency for m in self.gateway.pool.models)
@@ -155,10 +181,40 @@ class RouterModelAPI(_GatewayModelAPI):
         choice = int(self.router.route(embedding, alpha=self.alpha)[0])
         model_id = self.router.model_ids_[choice]
 
-        result = await self.gateway.complete(
-            model_id, messages_to_dicts(input), config_to_params(config), sample_id=_sample_id()
+        messages = messages_to_dicts(input)
+        params = config_to_params(config)
+        if self.samples == 1:
+            result = await self.gateway.complete(model_id, messages, params, sample_id=_sample_id())
+            return to_model_output(result, served_by=model_id, routed_to=model_id)
+        return await self._vote(model_id, messages, params)
+
+    async def _vote(self, model_id: str, messages: list[dict[str, str]], params: dict[str, Any]) -> ModelOutput:
+        """Draw ``samples`` answers from the routed model and return the majority answer with summed usage."""
+        import asyncio
+
+        from harness.voting import majority
+
+        params = {**params, "temperature": self.vote_temperature}
+        sample_id = _sample_id()
+        draws = await asyncio.gather(
+            *(self.gateway.complete(model_id, messages, params, sample_id=sample_id, draw=index) for index in range(self.samples))
         )
-        return to_model_output(result, served_by=model_id, routed_to=model_id)
+        vote = majority([draw.text for draw in draws])
+        winner = draws[vote.winner]
+        costs = [draw.cost for draw in draws]
+        total = GatewayResult(
+            **{
+                **asdict(winner),
+                "prompt_tokens": sum(draw.prompt_tokens for draw in draws),
+                "completion_tokens": sum(draw.completion_tokens for draw in draws),
+                "cost": None if any(cost is None for cost in costs) else sum(costs),
+                "latency_s": max(draw.latency_s for draw in draws),
+                "cached": all(draw.cached for draw in draws),
+            }
+        )
+        return to_model_output(
+            total, served_by=model_id, routed_to=model_id, samples=self.samples, votes=vote.keys, agreement=vote.count
+        )
 
 
 def _sample_id() -> str | None:

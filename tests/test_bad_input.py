@@ -124,6 +124,15 @@ def test_alpha_outside_unit_interval(tmp_path, capsys, fake_server, alpha):
     assert fake_server.requests == []
 
 
+def test_zero_vote_samples_fails_before_calls(tmp_path, capsys, fake_server):
+    pool_path = write_pool(tmp_path / "pool.yaml", fake_server.api_base, ["alpha"])
+
+    code, stderr = run_cli(tmp_path, capsys, "--pool", str(pool_path), "--vote-samples", "0")
+
+    assert_one_error(code, stderr, "--vote-samples 0 is invalid", "use 1 (no vote) or more")
+    assert fake_server.requests == []
+
+
 def test_unknown_router_variant_fails_before_calls(tmp_path, capsys, fake_server):
     pool_path = write_pool(tmp_path / "pool.yaml", fake_server.api_base, ["alpha"])
 

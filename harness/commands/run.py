@@ -29,6 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--all-samples", action="store_true", help="use every sample of each benchmark (ignores --limit)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample draw and of the 70/30 split (default: 0)")
+    parser.add_argument(
+        "--vote-samples", type=int, default=1, metavar="N",
+        help="self-consistency: the routed model answers N times at temperature 0.7 and the most frequent "
+        "answer is scored; costs N times as much (default: 1, no vote)",
+    )
     parser.add_argument("--alpha", type=float, default=1.0, help="router trade-off in [0, 1]: 1 ranks by accuracy, 0 by cost (default: 1)")
     parser.add_argument("--k", type=int, default=None, help="number of k-means clusters (default: chosen by cross-validation on calibration data)")
     parser.add_argument("--top-p", type=int, default=1, help="nearest clusters summed per query (default: 1)")
@@ -67,6 +72,7 @@ def _run(args: argparse.Namespace) -> int:
         run_name=args.run_name,
         data_dir=args.data_dir,
         alpha=args.alpha,
+        vote_samples=args.vote_samples,
         k=args.k,
         top_p=args.top_p,
         variant=args.variant,
