@@ -14,8 +14,8 @@ from harness.errors import HarnessError
 from harness.matrix import to_arrays
 from harness.evaluation.metrics import summarise
 from harness.evaluation.sweeps import alpha_sweep
-from harness.evaluation.tuning import tune_router
-from harness.router import ClusterRouter, load_router, save_router
+from harness.evaluation.tuning import DEFAULT_KNN_K_GRID, tune_router
+from harness.router import VARIANTS, ClusterRouter, load_router, save_router
 
 if TYPE_CHECKING:
     from harness.runner import RunConfig
@@ -45,23 +45,27 @@ def fit_router(calibration: pd.DataFrame, model_ids: list[str], config: "RunConf
     arrays = to_arrays(calibration.drop(columns=["served_by", "cached", "split"], errors="ignore"), model_ids)
     embeddings = _embed(arrays.prompts, config.embedder)
 
-    k, top_p, knn_k = config.k, config.top_p, None
+    k, top_p, knn_k = config.k, config.top_p, config.knn_k
+    uses_knn = float(VARIANTS[config.variant]["knn_weight"]) > 0
     if k is None and len(embeddings) < MIN_SAMPLES_FOR_TUNING:
-        k, top_p = max(1, len(embeddings) // 4), 1
+        k = max(1, len(embeddings) // 4)
         logger.warning(
             "only %d calibration samples: k=%d without cross-validation; raise --limit for a tuned router",
             len(embeddings), k,
         )
-    if k is None:
-        # k and top_p by cross-validation inside the calibration split only.
+    elif k is None or top_p is None or (uses_knn and knn_k is None):
+        # Whatever the user did not set is chosen by cross-validation inside the calibration split only.
         tuned = tune_router(
             embeddings, arrays.scores, arrays.costs, np.asarray(arrays.benchmarks), model_ids,
-            variants=[config.variant], k_grid=_k_grid(len(embeddings)), top_p_grid=(1, 2, 3),
+            variants=[config.variant],
+            k_grid=(k,) if k is not None else _k_grid(len(embeddings)),
+            top_p_grid=(top_p,) if top_p is not None else (1, 2, 3),
+            knn_k_grid=(knn_k,) if knn_k is not None else DEFAULT_KNN_K_GRID,
             n_folds=min(5, max(2, len(embeddings) // 10)), seed=config.seed,
         )[config.variant]
-        k, top_p = tuned.k, tuned.top_p
-        knn_k = tuned.knn_k
-    knn = {} if knn_k is None else {"knn_k": min(knn_k, len(embeddings))}
+        k, top_p, knn_k = tuned.k, tuned.top_p, tuned.knn_k if knn_k is None else knn_k
+    top_p = 1 if top_p is None else top_p
+    knn = {"knn_k": min(knn_k, len(embeddings))} if uses_knn and knn_k is not None else {}
     if k > len(embeddings):
         raise HarnessError(f"--k {k} is larger than the {len(embeddings)} calibration samples; use a smaller k")
     router = ClusterRouter(k=k, top_p=min(top_p, k), alpha=config.alpha, variant=config.variant,

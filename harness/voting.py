@@ -4,19 +4,22 @@ The router provider can draw several answers from the model it routes to and
 return the most frequent one. Answers are compared by a key that does not
 depend on the task, so the vote works the same for every benchmark:
 
-0. a reply that contains code (a fenced block, or a line that starts with
-   ``def``, ``class``, ``import`` or ``from ... import``) is compared
-   whole, with spaces collapsed, so only identical programs agree;
 1. the text after the last "Answer:" or "answer is" (the closing cue of the
-   harness prompts and a common reply format), or else the content of the
-   last ``\\boxed{...}``;
-2. else the last number in the text, with thousands separators removed;
-3. else the last non-empty line.
+   harness prompts and a common reply format);
+2. else, for a reply that contains code (a fenced block, or a line that
+   starts with ``def``, ``class``, ``import`` or ``from ... import``), the
+   last fenced block, or the whole reply when there is no fence, with
+   spaces collapsed and case kept, so only identical programs agree;
+3. else the content of the last ``\\boxed{...}``;
+4. else the last number in the text;
+5. else the last non-empty line.
 
-The key is lower-cased, with spaces collapsed and surrounding punctuation
-removed; a key that starts with a choice letter ("C", "(C)", "C) Paris")
-is reduced to the letter. Two programs or essays rarely share a key, so
-for free-form answers the vote usually falls back to the first draw.
+A boxed expression inside the text of rule 1 is unwrapped, and a number
+loses its thousands separators. Apart from code, the key is lower-cased,
+with spaces collapsed and surrounding punctuation removed; a key that
+starts with a choice letter ("C", "(C)", "C) Paris") is reduced to the
+letter. Two programs or essays rarely share a key, so for free-form answers
+the vote usually falls back to the first draw.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from dataclasses import dataclass
 
 _ANSWER_MARKER = re.compile(r"answer(?:\s*:|\s+is\b:?)\s*(.+)", re.IGNORECASE)
 _CHOICE_LETTER = re.compile(r"^\(?([a-j])(?:\)|\.|:|$)")
-_CODE = re.compile(r"^(?:```|def |class |import |from \S+ import )", re.MULTILINE)
+_CODE = re.compile(r"^\s*(?:```|def |class |import |from \S+ import )", re.MULTILINE)
+_FENCED = re.compile(r"```[^\n]*\n(.*?)```", re.DOTALL)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 _EDGE_PUNCTUATION = " \t\n.,;:!?*()\"'`$"
 
@@ -54,13 +58,23 @@ def _last_boxed(text: str) -> str | None:
     return None
 
 
+def _clean(segment: str) -> str:
+    """Return the key of a short answer text: unwrap a boxed expression and drop thousands separators."""
+    boxed = _last_boxed(segment)
+    key = _normalise(boxed if boxed is not None else segment)
+    if _NUMBER.fullmatch(key):
+        key = key.replace(",", "")
+    return key
+
+
 def answer_key(text: str) -> str:
     """Return the comparison key of one answer ("" when the answer is empty)."""
-    if _CODE.search(text):
-        return " ".join(text.split())
     markers = _ANSWER_MARKER.findall(text)
     if markers:
-        return _normalise(markers[-1].splitlines()[0])
+        return _clean(markers[-1].splitlines()[0])
+    if _CODE.search(text):
+        fenced = _FENCED.findall(text)
+        return " ".join((fenced[-1] if fenced else text).split())
     boxed = _last_boxed(text)
     if boxed is not None:
         return _normalise(boxed)

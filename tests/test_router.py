@@ -229,3 +229,12 @@ def test_neighbours_score_by_hand():
     assert router.route(np.array([[1.0, 0.0]]), alpha=1.0).tolist() == [0]
     # Far side: neighbours are rows 2 and 3, where only b is right.
     assert router.route(np.array([[-0.6, 0.8]]), alpha=1.0).tolist() == [1]
+
+
+def test_neighbours_never_reports_fallback():
+    embeddings, scores, costs, _ = three_topics()
+    # min_cluster_size above every cluster's size: each cluster would fall back.
+    base = ClusterRouter(k=3, top_p=1, min_cluster_size=1000).fit(embeddings, scores, costs, MODELS)
+
+    assert base.route_details(embeddings).fallback.all()
+    assert not base.reconfigured(variant="neighbours").route_details(embeddings).fallback.any()

@@ -133,3 +133,32 @@ def test_replay_of_unseen_run_fails_naming_model(tmp_path, fake_server):
         run(config_for(tmp_path, pool_path, cache_mode="replay"))
 
     assert fake_server.requests == []
+
+
+def calibration_frame(n_per_benchmark: int = 15) -> pd.DataFrame:
+    rows = []
+    for benchmark, words in (("fruit", "apple pear plum fig kiwi"), ("tools", "hammer saw drill wrench file")):
+        for index in range(n_per_benchmark):
+            prompt = f"Name a {benchmark} item like {words.split()[index % 5]} number {index}"
+            for model, score in (("small", float(benchmark == "fruit")), ("large", 1.0)):
+                rows.append({"sample_id": f"{benchmark}-{index}", "benchmark": benchmark, "prompt": prompt,
+                             "model": model, "score": score, "cost": 0.001 if model == "small" else 0.01})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"top_p": 2}, {"top_p": 2}),
+        ({"k": 3, "top_p": 3}, {"k": 3, "top_p": 3}),
+        ({"variant": "neighbours", "knn_k": 7}, {"knn_k": 7}),
+    ],
+)
+def test_fit_router_keeps_given_settings(tmp_path, overrides, expected):
+    from harness.routing import fit_router
+
+    config = RunConfig(**overrides)
+    info = fit_router(calibration_frame(), ["small", "large"], config, tmp_path / "router")
+
+    for name, value in expected.items():
+        assert info[name] == value

@@ -30,7 +30,12 @@ from tests.fake_openai import FakeOpenAIServer, last_message_text
         ("Thus \\boxed{\\frac{1}{2}}.", "\\frac{1}{2}"),
         ("I think it is a cat", "i think it is a cat"),
         ("def f():\n    return 1\n", "def f(): return 1"),
-        ("```python\nprint(2)\n```", "```python print(2) ```"),
+        ("```python\nprint(2)\n```", "print(2)"),
+        ("Here is the code:\n```python\ndef f(x):\n    return x\n```", "def f(x): return x"),
+        ("    def g():\n        pass", "def g(): pass"),
+        ("Work:\n```\n2+2\n```\nAnswer: 4", "4"),
+        ("So the answer is $\\boxed{5}$.", "5"),
+        ("The answer is 1,234.", "1234"),
         ("", ""),
     ],
 )
@@ -44,6 +49,13 @@ def test_majority_picks_most_frequent_first_draw():
     assert vote.keys == ["a", "b", "b", "a", "b"]
     assert vote.count == 3
     assert vote.winner == 1
+
+
+def test_majority_matches_boxed_and_plain():
+    vote = majority(["So the answer is $\\boxed{5}$.", "\\boxed{6}", "\\boxed{5}"])
+
+    assert vote.keys == ["5", "6", "5"]
+    assert vote.winner == 0
 
 
 def test_majority_tie_goes_to_earlier_key():

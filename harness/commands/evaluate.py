@@ -71,11 +71,27 @@ def _int_or_auto(text: str) -> int | None:
     return value
 
 
+def _commas(values) -> str:
+    return ",".join(f"{value:g}" if isinstance(value, float) else str(value) for value in values)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is invalid; give a whole number >= 1")
+    return value
+
+
 def _variant_list(text: str) -> tuple[str, ...]:
     names = tuple(item.strip() for item in text.split(",") if item.strip())
     unknown = [name for name in names if name not in VARIANTS]
-    if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown variant(s) {unknown}; choose from {', '.join(VARIANTS)}")
+    if not names:
+        raise argparse.ArgumentTypeError(f"no variant given; choose from {', '.join(VARIANTS)}")
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown variant(s) {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
     return names
 
 
@@ -174,20 +190,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "the per-sample oracle, the dataset oracle, a random and the cheapest model."
         ),
     )
-    parser.add_argument("matrix", help="results matrix (.csv or .parquet); the calibration data when --test is given")
+    parser.add_argument(
+        "matrix",
+        help="results matrix (.csv or .parquet), one row per (sample, model) with columns sample_id, benchmark, "
+        "prompt, model, score in [0, 1] and cost in US dollars (empty = unknown); optional response and split. "
+        "It is the calibration data when --test is given",
+    )
     parser.add_argument("--test", metavar="MATRIX", help="separate test matrix; without it each seed splits MATRIX 70/30 per benchmark")
 
-    parser.add_argument("--seeds", type=int, default=1, help="number of seeds (splits, k-means and CV folds); default 1")
+    parser.add_argument("--seeds", type=_positive_int, default=1, help="number of seeds (splits, k-means and CV folds); default 1")
     parser.add_argument("--alphas", type=_alpha_list, default=(1.0, AUTO), help="router alphas reported as rows, comma separated; 'auto' is chosen by CV (default: 1,auto)")
-    parser.add_argument("--sweep-alphas", type=_float_list, default=DEFAULT_SWEEP_ALPHAS, help="alphas of the sweep for the Pareto plot and CV")
+    parser.add_argument("--sweep-alphas", type=_float_list, default=DEFAULT_SWEEP_ALPHAS, help=f"alphas of the sweep for the Pareto plot and CV, comma separated (default: {_commas(DEFAULT_SWEEP_ALPHAS)})")
     parser.add_argument("--variants", type=_variant_list, default=tuple(VARIANTS), help=f"router variants, comma separated (default: {','.join(VARIANTS)})")
 
     parser.add_argument("--k", type=_int_or_auto, default=None, help="number of clusters, or 'auto' to choose by CV (default: auto)")
     parser.add_argument("--top-p", type=_int_or_auto, default=None, help="nearest clusters per query, or 'auto' (default: auto)")
-    parser.add_argument("--k-grid", type=_int_list, default=DEFAULT_K_GRID, help="candidate k for CV (default: %(default)s)")
-    parser.add_argument("--top-p-grid", type=_int_list, default=DEFAULT_TOP_P_GRID, help="candidate top_p for CV (default: %(default)s)")
+    parser.add_argument("--k-grid", type=_int_list, default=DEFAULT_K_GRID, help=f"candidate k for CV, comma separated (default: {_commas(DEFAULT_K_GRID)})")
+    parser.add_argument("--top-p-grid", type=_int_list, default=DEFAULT_TOP_P_GRID, help=f"candidate top_p for CV, comma separated (default: {_commas(DEFAULT_TOP_P_GRID)})")
     parser.add_argument("--knn-k", type=_int_or_auto, default=None, help="neighbours of the knn and neighbours variants, or 'auto' (default: auto)")
-    parser.add_argument("--knn-k-grid", type=_int_list, default=DEFAULT_KNN_K_GRID, help="candidate knn_k for CV (default: %(default)s)")
+    parser.add_argument("--knn-k-grid", type=_int_list, default=DEFAULT_KNN_K_GRID, help=f"candidate knn_k for CV, comma separated (default: {_commas(DEFAULT_KNN_K_GRID)})")
     parser.add_argument("--min-cluster-size", type=int, default=5, help="clusters with fewer calibration samples use the global ranking (default: 5)")
 
     parser.add_argument("--dedup-threshold", type=float, default=0.95, help="drop test samples with cosine >= this to a calibration sample (default: 0.95)")

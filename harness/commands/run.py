@@ -36,7 +36,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--alpha", type=float, default=1.0, help="router trade-off in [0, 1]: 1 ranks by accuracy, 0 by cost (default: 1)")
     parser.add_argument("--k", type=int, default=None, help="number of k-means clusters (default: chosen by cross-validation on calibration data)")
-    parser.add_argument("--top-p", type=int, default=1, help="nearest clusters summed per query (default: 1)")
+    parser.add_argument(
+        "--top-p", type=int, default=None,
+        help="nearest clusters combined per query (default: chosen by cross-validation on calibration data)",
+    )
+    parser.add_argument(
+        "--knn-k", type=int, default=None,
+        help="calibration neighbours of the knn and neighbours variants (default: chosen by cross-validation)",
+    )
     parser.add_argument(
         "--variant", default="shrunk",
         help="router variant: avengers-pro (as published), shrunk, softmax, knn or neighbours "
@@ -75,6 +82,7 @@ def _run(args: argparse.Namespace) -> int:
         vote_samples=args.vote_samples,
         k=args.k,
         top_p=args.top_p,
+        knn_k=args.knn_k,
         variant=args.variant,
         embedder=args.embedder,
         display=args.display,

@@ -50,14 +50,22 @@ def _number(value: float | None, digits: int) -> str:
     return f"{value:.{digits}f}"
 
 
+def _mean_count(values: list[int]) -> str:
+    """Return the mean of per-seed counts: a whole number when every seed agrees, else one decimal."""
+    mean = sum(values) / len(values)
+    return f"{mean:.0f}" if float(mean).is_integer() else f"{mean:.1f}"
+
+
 def format_table(report: EvaluationReport) -> str:
     """Return the report as aligned plain-text tables, one per section."""
     lines = []
     counts = report.test_counts
-    kept = sum(c["kept"] for c in counts) / len(counts)
+    kept = _mean_count([c["kept"] for c in counts])
+    incomplete = _mean_count([c["dropped_incomplete"] for c in counts])
+    duplicates = _mean_count([c["dropped_near_duplicates"] for c in counts])
     lines.append(
-        f"test samples per seed: {kept:.0f} kept; dropped {sum(c['dropped_incomplete'] for c in counts) / len(counts):.0f} "
-        f"without a result from every model and {sum(c['dropped_near_duplicates'] for c in counts) / len(counts):.1f} "
+        f"test samples per seed: {kept} kept; dropped {incomplete} "
+        f"without a result from every model and {duplicates} "
         f"near duplicates (cosine >= {report.config.dedup_threshold}) of calibration samples; "
         f"{report.config.seeds} seed(s); 95% CI by "
         f"{'bootstrap over test samples' if report.fixed_test or report.config.seeds == 1 else 'Student t over seeds'}"
@@ -125,7 +133,7 @@ def report_to_json(report: EvaluationReport) -> dict:
                 "delta_vs_best_single": row.delta_vs_best_single,
                 "delta_ci95": [row.delta_ci_low, row.delta_ci_high],
                 "fallback_rate": row.fallback_rate,
-                "n_test": row.n_test,
+                "n_test": int(row.n_test) if float(row.n_test).is_integer() else row.n_test,
                 "accuracy_per_benchmark": row.per_benchmark,
                 "accuracy_per_seed": row.accuracy_per_seed,
             }

@@ -80,6 +80,9 @@ def _routing_grid(
     if knn_weight <= 0:
         return [(top_p, None) for top_p in top_p_grid]
     knn_values = sorted({min(int(value), n_train) for value in knn_k_grid})
+    capped = sorted(int(value) for value in knn_k_grid if int(value) > n_train)
+    if capped:
+        logger.info("knn_k %s above the %d training queries of a fold: using %d", capped, n_train, n_train)
     top_p_values = list(top_p_grid)[:1] if knn_weight >= 1 else list(top_p_grid)
     return [(top_p, knn_k) for top_p in top_p_values for knn_k in knn_values]
 
@@ -115,8 +118,8 @@ def tune_router(
         Router variants to tune.
     k_grid, top_p_grid, knn_k_grid : sequence of int
         Candidate values; pass one value to fix it. ``knn_k_grid`` applies
-        only to variants with kNN evidence; values above the fold size are
-        skipped.
+        only to variants with kNN evidence; values above the smallest
+        training fold are lowered to its size (and logged).
     alphas : sequence of float
         Candidate alphas; 1.0 is always added.
     n_folds : int

@@ -448,7 +448,11 @@ class ClusterRouter:
     def _decide(self, nearest: np.ndarray, accuracy: np.ndarray, cost: np.ndarray, alpha: float) -> RouteResult:
         combined = alpha * accuracy + (1.0 - alpha) * (1.0 - cost)
         models = argmax_cheapest(combined, self.tie_ranks_)
-        fallback = self.fallback_clusters_[nearest].any(axis=1)
+        if self.knn_weight >= 1.0:
+            # Routing by neighbours alone never reads a cluster, so it never falls back.
+            fallback = np.zeros(nearest.shape[0], dtype=bool)
+        else:
+            fallback = self.fallback_clusters_[nearest].any(axis=1)
         return RouteResult(models=models, fallback=fallback, clusters=nearest, scores=combined)
 
     def _route(self, queries: np.ndarray, alpha: float | None) -> RouteResult:
