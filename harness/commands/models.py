@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from harness import weights
+from harness.errors import HarnessError
 from harness.paths import models_dir
 
 logger = logging.getLogger(__name__)
@@ -27,8 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--models",
         nargs="+",
         metavar="NAME",
-        choices=list(weights.MODELS),
-        help=f"models to pull (default: all): {', '.join(weights.MODELS)}",
+        choices=list(weights.MODELS) + list(weights.EMBEDDERS),
+        help=f"models to pull (default: every GGUF model): {', '.join(weights.MODELS)}; "
+        f"optional sentence encoders for --embedder: {', '.join(weights.EMBEDDERS)}",
     )
     pull.add_argument("--dest", type=Path, metavar="DIR", help=f"target folder (default: {models_dir()})")
     pull.add_argument("--quiet", action="store_true", help="hide the download and progress bars")
@@ -61,6 +63,13 @@ def run_list(args: argparse.Namespace) -> int:
     for name, entry in weights.MODELS.items():
         status = weights.model_status(name, folder)
         rows.append((name, f"{entry.size / 1e6:.0f} MB", status, str(Path(folder) / entry.file_name)))
+    for name, entry in weights.EMBEDDERS.items():
+        try:
+            path = weights.embedder_dir(name, folder)
+            status = "unpacked"
+        except HarnessError:
+            path, status = Path(folder) / name, "missing"
+        rows.append((name, f"{entry.size / 1e6:.0f} MB", status, str(path)))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3])

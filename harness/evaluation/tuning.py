@@ -151,6 +151,7 @@ def tune_router(
 
     # Every fold must try the same knn_k values, so they are capped by the smallest training part.
     smallest_train = min(int((folds != fold).sum()) for fold in range(n_folds))
+    grids = {variant: _routing_grid(variant, top_p_grid, knn_k_grid, smallest_train) for variant in variants}
     for fold in range(n_folds):
         train = np.flatnonzero(folds != fold)
         test = np.flatnonzero((folds == fold) & complete)
@@ -166,7 +167,7 @@ def tune_router(
                 embeddings[train], scores[train], costs[train], model_ids
             )
             for variant in variants:
-                for top_p, knn_k in _routing_grid(variant, top_p_grid, knn_k_grid, smallest_train):
+                for top_p, knn_k in grids[variant]:
                     extra = {} if knn_k is None else {"knn_k": knn_k}
                     router = base.reconfigured(variant=variant, top_p=top_p, **extra)
                     routed = router.route_alphas(embeddings[test], alphas)
