@@ -210,6 +210,7 @@ class RouterModelAPI(_GatewayModelAPI):
                 "cost": None if any(cost is None for cost in costs) else sum(costs),
                 "latency_s": max(draw.latency_s for draw in draws),
                 "cached": all(draw.cached for draw in draws),
+                "attempts": sum(draw.attempts for draw in draws),
             }
         )
         return to_model_output(

@@ -168,3 +168,17 @@ def test_router_vote_rejects_bad_sample_count(tmp_path, router_dir, samples):
             vote_eval(tmp_path, pool_path, router_dir, samples=samples)
 
     assert server.requests == []
+
+
+def test_router_vote_replay_miss_names_draw(tmp_path, router_dir):
+    answers = ScriptedAnswers({"apple": ["ANSWER: apple"]})
+    with FakeOpenAIServer(answer=answers) as server:
+        pool_path = write_pool(tmp_path / "pool.yaml", server.api_base, ["alpha", "beta"])
+        vote_eval(tmp_path, pool_path, router_dir, samples=3)
+        session.close_all()
+
+        log = vote_eval(tmp_path, pool_path, router_dir, mode="replay", samples=4)
+
+    assert len(server.requests) == 3
+    assert log.status == "error"
+    assert "(vote draw 4) is not cached" in log.error.message

@@ -222,6 +222,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-embedding-cache", action="store_true", help="re-encode every prompt instead of reading the embedding cache")
 
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
-    parser.add_argument("--out", metavar="DIR", help="write methods.csv, sweep.csv, tuning.csv, report.json and pareto.png here")
+    parser.add_argument("--out", metavar="DIR", help="write methods.csv, sweep.csv, tuning.csv, test_counts.csv, report.json and pareto.png here")
     parser.add_argument("--save-router", metavar="DIR", help="fit each variant on the whole MATRIX and save it to DIR/<variant>")
     parser.set_defaults(func=run_evaluate)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.evaluation.aggregate import IN_DISTRIBUTION, EvaluationReport, MethodResult
+from harness.router import VARIANTS
 
 _KIND_ORDER = {"baseline": 0, "router": 1, "single": 2}
 _BASELINE_ORDER = {"oracle": 0, "dataset-oracle": 1, "best-single": 2, "cheapest": 3, "random": 4}
@@ -88,12 +89,24 @@ def format_table(report: EvaluationReport) -> str:
                 f"{_number(row.total_cost, 3):>8} {_number(row.cost_per_sample, 5):>9} "
                 f"{row.delta_vs_best_single:>+8.4f} {fallback:>8}"
             )
+    lines.append("")
+    lines.append(
+        "acc(bench): mean accuracy over benchmarks; acc(sample): mean over samples; vs best: acc(bench) minus the "
+        "best single model's; fallback: share of test samples routed by the pool-wide ranking because a "
+        "nearest cluster had fewer than --min-cluster-size calibration samples"
+    )
     if report.tuning:
         lines.append("")
         lines.append("hyperparameters chosen by cross-validation inside calibration (per seed):")
         for entry in report.tuning:
+            clusters = (
+                "k=-   top_p=- "
+                if float(VARIANTS[entry["variant"]]["knn_weight"]) >= 1.0
+                else f"k={entry['k']:<3} top_p={entry['top_p']} "
+            )
             lines.append(
-                f"  seed {entry['seed']} {entry['variant']:<13} k={entry['k']:<3} top_p={entry['top_p']} "
+                f"  seed {entry['seed']} {entry['variant']:<13} "
+                + clusters
                 + (f"knn_k={entry['knn_k']} " if entry.get("knn_k") is not None else "")
                 + f"auto alpha={entry['alpha_auto']:.2f} (CV accuracy at alpha=1 {entry['cv_accuracy_alpha_1']:.4f}, "
                 f"best single {entry['cv_accuracy_best_single']:.4f})"

@@ -149,6 +149,9 @@ def tune_router(
     best_costs = np.full(n, np.nan)
     usable_k = set()
 
+    too_large = sorted(k for k in k_grid if k > min(int((folds != fold).sum()) for fold in range(n_folds)))
+    if too_large:
+        logger.info("k %s skipped in some folds: more clusters than training queries", too_large)
     # Every fold must try the same knn_k values, so they are capped by the smallest training part.
     smallest_train = min(int((folds != fold).sum()) for fold in range(n_folds))
     grids = {variant: _routing_grid(variant, top_p_grid, knn_k_grid, smallest_train) for variant in variants}
