@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
+from dataclasses import replace
 from typing import Any
 
 import harness  # noqa: F401  (offline litellm flag first)
@@ -202,16 +202,14 @@ class RouterModelAPI(_GatewayModelAPI):
         vote = majority([draw.text for draw in draws])
         winner = draws[vote.winner]
         costs = [draw.cost for draw in draws]
-        total = GatewayResult(
-            **{
-                **asdict(winner),
-                "prompt_tokens": sum(draw.prompt_tokens for draw in draws),
-                "completion_tokens": sum(draw.completion_tokens for draw in draws),
-                "cost": None if any(cost is None for cost in costs) else sum(costs),
-                "latency_s": max(draw.latency_s for draw in draws),
-                "cached": all(draw.cached for draw in draws),
-                "attempts": sum(draw.attempts for draw in draws),
-            }
+        total = replace(
+            winner,
+            prompt_tokens=sum(draw.prompt_tokens for draw in draws),
+            completion_tokens=sum(draw.completion_tokens for draw in draws),
+            cost=None if any(cost is None for cost in costs) else sum(costs),
+            latency_s=max(draw.latency_s for draw in draws),
+            cached=all(draw.cached for draw in draws),
+            attempts=sum(draw.attempts for draw in draws),
         )
         return to_model_output(
             total, served_by=model_id, routed_to=model_id, samples=self.samples, votes=vote.keys, agreement=vote.count

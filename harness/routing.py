@@ -15,7 +15,7 @@ from harness.matrix import to_arrays
 from harness.evaluation.metrics import summarise
 from harness.evaluation.sweeps import alpha_sweep
 from harness.evaluation.tuning import DEFAULT_KNN_K_GRID, tune_router
-from harness.router import VARIANTS, ClusterRouter, load_router, save_router
+from harness.router import ClusterRouter, load_router, save_router, variant_knn_weight
 
 if TYPE_CHECKING:
     from harness.runner import RunConfig
@@ -46,7 +46,7 @@ def fit_router(calibration: pd.DataFrame, model_ids: list[str], config: "RunConf
     embeddings = _embed(arrays.prompts, config.embedder)
 
     k, top_p, knn_k = config.k, config.top_p, config.knn_k
-    uses_knn = float(VARIANTS[config.variant]["knn_weight"]) > 0
+    uses_knn = variant_knn_weight(config.variant) > 0
     if k is None and len(embeddings) < MIN_SAMPLES_FOR_TUNING:
         k = max(1, len(embeddings) // 4)
         logger.warning(

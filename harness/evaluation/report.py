@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.evaluation.aggregate import IN_DISTRIBUTION, EvaluationReport, MethodResult
-from harness.router import VARIANTS
+from harness.router import variant_knn_weight
 
 _KIND_ORDER = {"baseline": 0, "router": 1, "single": 2}
 _BASELINE_ORDER = {"oracle": 0, "dataset-oracle": 1, "best-single": 2, "cheapest": 3, "random": 4}
@@ -101,7 +101,7 @@ def format_table(report: EvaluationReport) -> str:
         for entry in report.tuning:
             clusters = (
                 "k=-   top_p=- "
-                if float(VARIANTS[entry["variant"]]["knn_weight"]) >= 1.0
+                if variant_knn_weight(entry["variant"]) >= 1.0
                 else f"k={entry['k']:<3} top_p={entry['top_p']} "
             )
             lines.append(

@@ -25,7 +25,7 @@ from harness.evaluation.data import EvaluationData
 from harness.evaluation.metrics import summarise, take
 from harness.evaluation.sweeps import DEFAULT_SWEEP_ALPHAS, SweepPoint, alpha_sweep
 from harness.evaluation.tuning import DEFAULT_K_GRID, DEFAULT_KNN_K_GRID, DEFAULT_TOP_P_GRID, TuningResult, tune_router
-from harness.router import VARIANTS, ClusterRouter
+from harness.router import VARIANTS, ClusterRouter, variant_knn_weight
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class EvaluationConfig:
     @property
     def needs_tuning(self) -> bool:
         """True when k, top_p or an alpha is chosen by cross-validation."""
-        uses_knn = any(float(VARIANTS[name]["knn_weight"]) > 0 for name in self.variants)
+        uses_knn = any(variant_knn_weight(name) > 0 for name in self.variants)
         return self.k is None or self.top_p is None or (uses_knn and self.knn_k is None) or AUTO in self.alphas
 
 
@@ -193,10 +193,11 @@ def fit_routers(
                 calibration.embeddings, calibration.scores, calibration.costs, calibration.model_ids
             )
         extra = {}
-        if float(VARIANTS[variant]["knn_weight"]) > 0:
-            knn_k = config.knn_k if config.knn_k is not None else (chosen.knn_k if chosen else None)
-            if knn_k is not None:
-                extra["knn_k"] = min(knn_k, len(calibration))
+        knn_k = config.knn_k
+        if knn_k is None and chosen is not None:
+            knn_k = chosen.knn_k
+        if variant_knn_weight(variant) > 0 and knn_k is not None:
+            extra["knn_k"] = min(knn_k, len(calibration))
         routers[variant] = bases[k].reconfigured(variant=variant, top_p=top_p, **extra)
     return routers
 

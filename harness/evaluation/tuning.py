@@ -27,7 +27,7 @@ from harness.evaluation.baselines import best_single_model
 from harness.evaluation.metrics import summarise, take
 from harness.evaluation.splits import complete_rows, stratified_folds
 from harness.evaluation.sweeps import DEFAULT_SWEEP_ALPHAS
-from harness.router import VARIANTS, ClusterRouter
+from harness.router import ClusterRouter, variant_knn_weight
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def _routing_grid(
     variant: str, top_p_grid: Sequence[int], knn_k_grid: Sequence[int], n_train: int
 ) -> list[tuple[int, int | None]]:
     """Return the (top_p, knn_k) pairs to try for one variant; knn_k is None without kNN evidence."""
-    knn_weight = float(VARIANTS[variant]["knn_weight"])
+    knn_weight = variant_knn_weight(variant)
     if knn_weight <= 0:
         return [(top_p, None) for top_p in top_p_grid]
     knn_values = sorted({min(int(value), n_train) for value in knn_k_grid})
@@ -149,11 +149,11 @@ def tune_router(
     best_costs = np.full(n, np.nan)
     usable_k = set()
 
-    too_large = sorted(k for k in k_grid if k > min(int((folds != fold).sum()) for fold in range(n_folds)))
+    smallest_train = min(int((folds != fold).sum()) for fold in range(n_folds))
+    too_large = sorted(k for k in k_grid if k > smallest_train)
     if too_large:
         logger.info("k %s skipped in some folds: more clusters than training queries", too_large)
     # Every fold must try the same knn_k values, so they are capped by the smallest training part.
-    smallest_train = min(int((folds != fold).sum()) for fold in range(n_folds))
     grids = {variant: _routing_grid(variant, top_p_grid, knn_k_grid, smallest_train) for variant in variants}
     for fold in range(n_folds):
         train = np.flatnonzero(folds != fold)

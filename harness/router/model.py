@@ -62,6 +62,11 @@ VARIANTS: dict[str, dict[str, object]] = {
 }
 WEIGHTINGS = ("sum", "softmax")
 
+
+def variant_knn_weight(variant: str) -> float:
+    """Return the preset weight of kNN evidence of a variant: 0 for clusters only, 1 for neighbours only."""
+    return float(VARIANTS[variant]["knn_weight"])
+
 # Batches up to this size route with single-threaded BLAS. A multi-threaded
 # matrix-vector product on a busy 2-core machine took about 10 ms where one
 # thread took 0.15 ms (2,218 x 384 float32, OpenBLAS from numpy 2.4).
