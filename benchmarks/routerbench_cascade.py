@@ -8,7 +8,7 @@ A cascade asks a set of cheap "voter" models first. When at least ``quorum``
 of them give the same choice letter, it returns that answer; otherwise it
 pays for the best single model as well and returns its answer. Its cost is
 every voter's recorded cost plus the escalations. This is the cross-model
-form of the self-consistency vote that issue 4 lists as a router option,
+form of the self-consistency vote that the router offers for one model,
 computed by replay from the recorded answers (no model calls).
 
 Only ARC-Challenge and WinoGrande have answers that can be compared without

@@ -334,10 +334,10 @@ class Gateway:
         if self.cache.mode == "replay":
             damage = self.cache.damaged.get(key)
             state = f"is damaged ({damage})" if damage else "is not cached"
-            which = f" (vote draw {draw + 1})" if draw else ""
+            draw_label = f" (vote draw {draw + 1})" if draw else ""
             raise CacheMissError(
-                f"replay mode: the answer of model {model.id!r} to sample {sample_id or '?'}{which} {state} "
-                f"(key {key}); run without --replay (cache_mode=replay) to fetch it"
+                f"replay mode: the answer of model {model.id!r} to sample {sample_id or '?'}{draw_label} {state} "
+                f"(key {key}); run without --replay (or cache_mode=replay) to fetch it"
             )
         if self.cache_write_error is not None:
             raise CacheWriteError(

@@ -180,8 +180,8 @@ def test_tuning_chooses_knn_k_on_calibration_only():
     from harness.evaluation.tuning import tune_router
 
     data = synthetic_data(n_per_topic=30)
-    # knn_k 400 exceeds every training fold, so it is capped at the smallest one
-    # (every fold must try the same values); that many neighbours blur the topics.
+    # knn_k 400 exceeds every training fold, so it is capped at the smallest one.
+    # Every fold must try the same values, and that many neighbours blur the topics.
     tuned = tune_router(
         data.embeddings, data.scores, data.costs, data.benchmarks, data.model_ids,
         variants=("avengers-pro", "neighbours"), k_grid=(2,), top_p_grid=(1, 2), knn_k_grid=(8, 400),
